@@ -1,0 +1,1 @@
+"""The services: each owns its aggregates and its own database, and talks through contracts."""

@@ -1,0 +1,1 @@
+"""The billing service: one billing account per certificate — premiums, payments, paid-to."""

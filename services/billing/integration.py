@@ -1,0 +1,39 @@
+"""Domain events → public contracts (`shared/contracts/billing.py`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts import billing as contracts
+from shared.contracts.envelope import IntegrationEvent
+
+from services.billing.domain import BillingAccount
+
+
+def _fields(model: type[IntegrationEvent], domain_event: Any) -> dict[str, Any]:
+    return {name: getattr(domain_event, name) for name in model.model_fields}
+
+
+def to_integration(domain_event: Any) -> IntegrationEvent | None:
+    if isinstance(domain_event, BillingAccount.Opened):
+        fields = _fields(contracts.BillingAccountOpened, _OpenedView(domain_event))
+        return contracts.BillingAccountOpened(**fields)
+    mapping: dict[type, type[IntegrationEvent]] = {
+        BillingAccount.PaymentReceived: contracts.PaymentReceived,
+        BillingAccount.PaymentApplied: contracts.PaymentApplied,
+        BillingAccount.PremiumsBilled: contracts.PremiumBilled,
+    }
+    model = mapping.get(type(domain_event))
+    return model(**_fields(model, domain_event)) if model else None
+
+
+class _OpenedView:
+    """An Opened event seen with its derived dates (nothing is paid or billed yet)."""
+
+    def __init__(self, domain_event: Any) -> None:
+        self._event = domain_event
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("paid_to_date", "billed_to_date"):
+            return self._event.effective_date
+        return getattr(self._event, name)

@@ -1,0 +1,1 @@
+"""The policy service: certificates (products, statuses, premium terms, owner party)."""

@@ -1,0 +1,68 @@
+"""The `portal` command: `portal run` (what `make run` starts) and `portal seed`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from shared.settings import Settings
+
+app = typer.Typer(help="Certificate Owner Portal (embedded default: one process, SQLite).",
+                  no_args_is_help=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)
+
+
+@app.command()
+def run(
+    port: Annotated[int | None, typer.Option(help="HTTP port (default 8000)")] = None,
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    seed: Annotated[bool, typer.Option(help="load the demo data if it is not there")] = True,
+) -> None:
+    """Run every service and the portal in one process, with the demo data."""
+    import uvicorn
+
+    from shared.runtime import configure_logging
+    from services.portal.demo import DEMO_PASSWORD, DEMO_USERS
+    from services.portal.embedded import build_embedded, create_embedded_app
+
+    settings = _settings(PORTAL_PORT=port, PORTAL_HOST=host)
+    configure_logging(settings.log_level)
+    system = build_embedded(settings)
+    web = create_embedded_app(system, seed=seed)
+    url = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"Portal: {url}   (health: {url}/health, data: {settings.var_dir})")
+    for user, number in DEMO_USERS.items():
+        typer.echo(f"Demo login: {user} / {DEMO_PASSWORD}   certificate {number}")
+    typer.echo(f"Try: curl {url}/api/certificates/0000100001/billing")
+    uvicorn.run(web, host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data into the embedded stores and exit."""
+    from services.portal.demo import load_demo_data
+    from services.portal.embedded import build_embedded
+
+    system = build_embedded(_settings())
+
+    async def go() -> bool:
+        await system.settle()
+        loaded = await load_demo_data(system.policy, system.billing, system.settle)
+        await system.settle()
+        return loaded
+
+    try:
+        loaded = asyncio.run(go())
+    finally:
+        system.close()
+    typer.echo("demo data loaded" if loaded else "demo data already present")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,56 @@
+"""Composition root of the portal's distributed processes: `api` or `consumer`.
+
+(`portal run`, the embedded single process, is composed in `embedded.py`.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from sqlalchemy.engine import Engine
+
+from shared.messaging.consumer import ConsumerCore, DeadLetters
+from shared.settings import Settings
+from shared.sqldb import make_engine
+
+from services.portal.projections import SUBSCRIBED_TOPICS, portal_sink
+from services.portal.readmodels import ReadModel
+
+
+def build_read_store(settings: Settings) -> Engine:
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_for("portal"))
+    ReadModel.metadata.create_all(engine)
+    return engine
+
+
+def portal_consumer(
+    engine: Engine, settings: Settings, dead_letters: DeadLetters | None = None
+) -> ConsumerCore:
+    topics = [settings.topic(t) for t in SUBSCRIBED_TOPICS]
+    return ConsumerCore(portal_sink(engine), topics, dead_letters)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    from shared.runtime import configure_logging, run_consumer
+    from services.portal.api import create_portal_app
+
+    role = (argv or sys.argv[1:] or ["api"])[0]
+    settings = Settings(PORTAL_MODE="distributed")
+    configure_logging(settings.log_level)
+    engine = build_read_store(settings)
+    if role == "api":
+        uvicorn.run(
+            create_portal_app(engine), host=settings.host, port=settings.port, log_level="warning"
+        )
+    elif role == "consumer":
+        asyncio.run(run_consumer(portal_consumer(engine, settings), settings.kafka_bootstrap_servers))
+    else:
+        raise SystemExit(f"unknown role {role!r}: use api or consumer")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Read-only queries over the read models; the API and the pages both call these."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.contracts.types import Money
+
+from services.portal.readmodels import BillingView, CertificateView, PaymentView
+
+
+class NotFound(LookupError):
+    """A record that does not exist or is not the signed-in owner's (both answer 404)."""
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Payor(_Out):
+    name: str
+    effective_date: date
+    paid_to_date: date
+    status: str | None
+
+
+class BillingInformation(_Out):
+    billed_to_date: date
+    payment_frequency: str
+    premium: Money
+    payment_method: str
+    suspense_balance: Money
+    last_payment_date: date | None
+
+
+class PaymentRow(_Out):
+    payment_id: str
+    transaction_date: date
+    apply_date: date
+    payment_method: str
+    payment_frequency: str
+    payment_amount: Money
+    state: str
+
+
+class PaymentHistory(_Out):
+    from_date: date | None
+    through_date: date | None
+    page: int
+    size: int
+    total: int
+    items: list[PaymentRow]
+
+
+class BillingDetail(_Out):
+    certificate_number: str
+    currency: str
+    payor: Payor
+    billing: BillingInformation
+    payment_history: PaymentHistory
+
+
+def billing_detail(
+    session: Session,
+    certificate_number: str,
+    *,
+    owner_party_id: str | None = None,
+    from_date: date | None = None,
+    through_date: date | None = None,
+    page: int = 1,
+    size: int = 10,
+) -> BillingDetail:
+    account = session.get(BillingView, certificate_number)
+    certificate = session.get(CertificateView, certificate_number)
+    if account is None or (
+        owner_party_id is not None
+        and (certificate is None or certificate.owner_party_id != owner_party_id)
+    ):
+        raise NotFound(f"certificate {certificate_number} not found")
+    conditions = [PaymentView.certificate_number == certificate_number]
+    if from_date:
+        conditions.append(PaymentView.transaction_date >= from_date)
+    if through_date:
+        conditions.append(PaymentView.transaction_date <= through_date)
+    total = session.scalar(select(func.count()).select_from(PaymentView).where(*conditions)) or 0
+    rows = session.scalars(
+        select(PaymentView)
+        .where(*conditions)
+        .order_by(PaymentView.transaction_date.desc(), PaymentView.sequence.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return BillingDetail(
+        certificate_number=certificate_number,
+        currency=(certificate.currency if certificate and certificate.currency else "USD"),
+        payor=Payor(
+            name=account.payor_name,
+            effective_date=account.effective_date,
+            paid_to_date=account.paid_to_date,
+            status=certificate.status if certificate else None,
+        ),
+        billing=BillingInformation(
+            billed_to_date=account.billed_to_date,
+            payment_frequency=account.payment_frequency,
+            premium=account.premium,
+            payment_method=account.payment_method,
+            suspense_balance=account.suspense_balance or Decimal("0.00"),
+            last_payment_date=account.last_payment_date,
+        ),
+        payment_history=PaymentHistory(
+            from_date=from_date,
+            through_date=through_date,
+            page=page,
+            size=size,
+            total=total,
+            items=[
+                PaymentRow(
+                    payment_id=r.payment_id,
+                    transaction_date=r.transaction_date,
+                    apply_date=r.apply_date,
+                    payment_method=r.payment_method,
+                    payment_frequency=r.payment_frequency,
+                    payment_amount=r.amount,
+                    state=r.state,
+                )
+                for r in rows
+            ],
+        ),
+    )

@@ -1,0 +1,4 @@
+"""Platform code shared by every service: settings, event stores, contracts, messaging.
+
+Nothing here knows about certificates, payments or claims beyond the public contracts.
+"""

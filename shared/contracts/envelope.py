@@ -1,0 +1,90 @@
+"""The envelope every integration event travels in (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid5
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.contracts.types import CertificateNumber
+
+EVENT_ID_NAMESPACE = UUID("6f0c1a52-7d3b-4e0b-9d0e-2b1c6a9e5f11")
+
+
+class IntegrationEvent(BaseModel):
+    """Base of every payload. Subclasses set `event_type` and `schema_version`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    producer: ClassVar[str]
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    event_type: str = Field(min_length=1)
+    schema_version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    producer: str = Field(min_length=1)
+    aggregate_id: UUID
+    aggregate_version: int = Field(ge=1)
+    certificate_number: CertificateNumber
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(
+        cls,
+        event: IntegrationEvent,
+        *,
+        aggregate_id: UUID,
+        aggregate_version: int,
+        occurred_at: datetime,
+        certificate_number: str,
+    ) -> Envelope:
+        return cls(
+            # Deterministic: a re-published event keeps its id.
+            event_id=uuid5(EVENT_ID_NAMESPACE, f"{aggregate_id}:{aggregate_version}"),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            occurred_at=occurred_at,
+            producer=event.producer,
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
+            certificate_number=certificate_number,
+            data=event.model_dump(mode="json"),
+        )
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @property
+    def idempotency_key(self) -> tuple[str, int]:
+        return str(self.aggregate_id), self.aggregate_version
+
+
+class ContractError(ValueError):
+    """A message that is not a valid integration event (it goes to the DLQ)."""
+
+
+def parse_event(raw: bytes) -> tuple[Envelope, IntegrationEvent | None]:
+    """Parse and validate a message. Unknown event types give `(envelope, None)`."""
+    from shared.contracts.registry import contract_for
+
+    try:
+        envelope = Envelope.model_validate(json.loads(raw))
+    except (ValueError, TypeError) as exc:  # JSONDecodeError and ValidationError are ValueErrors
+        raise ContractError(f"not a valid envelope: {exc}") from exc
+    model = contract_for(envelope.event_type, envelope.schema_version)
+    if model is None:
+        return envelope, None
+    try:
+        return envelope, model.model_validate(envelope.data)
+    except ValueError as exc:
+        raise ContractError(
+            f"invalid {envelope.event_type} v{envelope.schema_version} payload: {exc}"
+        ) from exc

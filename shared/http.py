@@ -1,0 +1,44 @@
+"""HTTP conventions shared by every service's FastAPI app: clear 4xx errors, health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def _message(error: dict) -> str:
+    message = error.get("msg", "invalid")
+    if str(error.get("type", "")).startswith("date"):
+        message += " (expected YYYY-MM-DD)"
+    return message
+
+
+def install_error_handlers(app: FastAPI, not_found: tuple[type[Exception], ...] = (),
+                           conflict: tuple[type[Exception], ...] = (),
+                           unprocessable: tuple[type[Exception], ...] = ()) -> None:
+    """422 with the field for bad input; 404 / 409 / 422 for the domain's own refusals."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(tuple(e.get("loc", ()))), "message": _message(e)}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})
+
+    def _answer(status: int):
+        async def handler(_: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+        return handler
+
+    for kinds, status in ((not_found, 404), (conflict, 409), (unprocessable, 422)):
+        for kind in kinds:
+            app.add_exception_handler(kind, _answer(status))

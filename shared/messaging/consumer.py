@@ -1,0 +1,144 @@
+"""The consumer runner's core, the same for Kafka and in-process delivery.
+
+For each message: parse and validate it; hand it to the consumer's `Sink`, which applies the
+effect and records the position (topic, partition, offset) in one transaction of its own
+database, idempotently per `(aggregate_id, aggregate_version)`. A message that cannot be
+parsed or applied goes to the dead-letter topic with the reason, its position is recorded,
+and the consumer carries on. A database that is away is waited for, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from shared.contracts.envelope import ContractError, parse_event
+from shared.messaging.records import Delivery, RejectedMessage
+from shared.tracing import continued_span, traceparent_from_headers
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS_FOR_UNKNOWN_ERRORS = 5
+
+
+class Sink(Protocol):
+    """A consumer's own database: its effects and its positions."""
+
+    name: str
+
+    def position(self, topic: str, partition: int) -> int | None:
+        """The offset of the last message applied (or skipped) from that partition."""
+
+    def apply(self, delivery: Delivery) -> bool:
+        """Apply the effect and record the position in one transaction; False if duplicate."""
+
+    def skip(self, topic: str, partition: int, offset: int) -> None:
+        """Record the position only (after dead-lettering a message)."""
+
+
+class DeadLetters(Protocol):
+    async def publish(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        value: bytes,
+        headers: dict[str, bytes],
+        reason: str,
+        consumer: str,
+    ) -> None: ...
+
+
+def is_connectivity_error(exc: BaseException) -> bool:
+    """Errors that mean "the database is away": wait and retry, never dead-letter."""
+    import sqlite3
+
+    import psycopg
+    import sqlalchemy.exc
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    kinds = (
+        OperationalError,
+        InterfaceError,
+        psycopg.OperationalError,
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        sqlite3.OperationalError,
+        ConnectionError,
+        TimeoutError,
+    )
+    return isinstance(exc, kinds)
+
+
+class ConsumerCore:
+    def __init__(self, sink: Sink, topics: list[str], dead_letters: DeadLetters) -> None:
+        self.sink = sink
+        self.topics = topics
+        self.dead_letters = dead_letters
+        self.applied = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+
+    @property
+    def name(self) -> str:
+        return self.sink.name
+
+    async def handle(
+        self, topic: str, partition: int, offset: int, value: bytes, headers: dict[str, bytes]
+    ) -> None:
+        try:
+            envelope, event = parse_event(value)
+        except ContractError as exc:
+            await self._dead_letter(topic, partition, offset, value, headers, str(exc))
+            return
+        delivery = Delivery(
+            topic, partition, offset, envelope, event, traceparent_from_headers(headers)
+        )
+        attempt = 0
+        while True:
+            try:
+                with continued_span(
+                    f"{self.name} apply {envelope.event_type}",
+                    delivery.traceparent,
+                    **{"messaging.destination": topic, "messaging.kafka.offset": offset},
+                ):
+                    applied = await asyncio.to_thread(self.sink.apply, delivery)
+            except (RejectedMessage, ContractError, ValidationError) as exc:
+                await self._dead_letter(topic, partition, offset, value, headers, str(exc))
+                return
+            except Exception as exc:
+                if is_connectivity_error(exc):
+                    log.warning("%s: database unavailable (%s); retrying", self.name, exc)
+                    await asyncio.sleep(min(0.2 * 2 ** min(attempt, 5), 5.0))
+                    attempt += 1
+                    continue
+                attempt += 1
+                if attempt >= MAX_ATTEMPTS_FOR_UNKNOWN_ERRORS:
+                    log.exception("%s: giving up on %s@%s", self.name, topic, offset)
+                    reason = f"{type(exc).__name__}: {exc}"
+                    await self._dead_letter(topic, partition, offset, value, headers, reason)
+                    return
+                await asyncio.sleep(0.05 * attempt)
+                continue
+            if applied:
+                self.applied += 1
+            else:
+                self.duplicates += 1
+            return
+
+    async def _dead_letter(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        value: bytes,
+        headers: dict[str, bytes],
+        reason: str,
+    ) -> None:
+        log.warning("%s: dead-lettering %s[%s]@%s: %s", self.name, topic, partition, offset, reason)
+        await self.dead_letters.publish(topic, partition, offset, value, headers, reason, self.name)
+        await asyncio.to_thread(self.sink.skip, topic, partition, offset)
+        self.dead_lettered += 1

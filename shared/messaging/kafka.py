@@ -1,0 +1,141 @@
+"""Kafka transport: the relay's idempotent producer, dead letters, topics, and the FastStream
+consumer whose partitions are sought to the positions tracked in the consumer's database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from shared.messaging.consumer import ConsumerCore
+from shared.messaging.records import OutboundRecord
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARTITIONS = 3
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEFAULT_PARTITIONS):
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, num_partitions=partitions, replication_factor=1)
+            for name in topics
+            if name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+class KafkaPublisher:
+    """`acks=all`, idempotent; `publish` returns once every record is acknowledged."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            request_timeout_ms=15000,
+        )
+
+    async def start(self) -> None:
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        await self.producer.stop()
+
+    async def publish(self, records: list[OutboundRecord]) -> None:
+        futures = [
+            await self.producer.send(
+                r.topic, r.value, key=r.key.encode(), headers=list(r.headers)
+            )
+            for r in records
+        ]
+        await asyncio.gather(*futures)
+
+
+class KafkaDeadLetters:
+    def __init__(self, publisher: KafkaPublisher) -> None:
+        self.publisher = publisher
+
+    async def publish(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        value: bytes,
+        headers: dict[str, bytes],
+        reason: str,
+        consumer: str,
+    ) -> None:
+        dlq_headers = [(k, v) for k, v in headers.items() if k not in ("dlq_reason",)]
+        dlq_headers += [
+            ("dlq_reason", reason[:2000].encode()),
+            ("dlq_consumer", consumer.encode()),
+            ("dlq_source", f"{topic}:{partition}:{offset}".encode()),
+        ]
+        future = await self.publisher.producer.send(
+            dead_letter_topic(topic), value, key=f"{topic}:{partition}".encode(), headers=dlq_headers
+        )
+        await future
+
+
+class _SeekToTrackedPositions(ConsumerRebalanceListener):
+    """On assignment, continue each partition from the consumer's own database."""
+
+    def __init__(self, core: ConsumerCore) -> None:
+        self.core = core
+        self.subscriber = None
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.subscriber.consumer  # type: ignore[union-attr]
+        for tp in assigned:
+            position = await asyncio.to_thread(self.core.sink.position, tp.topic, tp.partition)
+            if position is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, position + 1)
+            log.info("%s: %s[%s] continues after %s", self.core.name, tp.topic, tp.partition, position)
+
+
+def build_kafka_consumer(bootstrap: str, core: ConsumerCore, group_id: str) -> KafkaBroker:
+    """A FastStream broker with one subscriber that feeds every message to `core`."""
+    broker = KafkaBroker(bootstrap, client_id=group_id, logger=log)
+    listener = _SeekToTrackedPositions(core)
+    subscriber = broker.subscriber(
+        *core.topics,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.ACK_FIRST,
+        listener=listener,
+        max_poll_records=500,
+    )
+    listener.subscriber = subscriber
+
+    @subscriber
+    async def handle(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        headers = {key: value for key, value in (record.headers or ())}
+        await core.handle(record.topic, record.partition, record.offset, record.value, headers)
+
+    return broker
