@@ -43,8 +43,6 @@ warn() { echo "kafka.sh: warning: $*" >&2; }
 
 ensure_var() {
   mkdir -p "$KAFKA_VAR" "$LOG_DIR"
-  # var/ holds only machine-local state; keep it out of git even without a top-level .gitignore.
-  [[ -f $VAR_DIR/.gitignore ]] || printf '*\n' >"$VAR_DIR/.gitignore"
 }
 
 # Serialise concurrent invocations (e.g. parallel test sessions). fd 9 must not leak into the broker.
@@ -96,7 +94,7 @@ cmd_fetch() {
   libs_complete && return 0
   command -v mvn >/dev/null 2>&1 || die "mvn not found (install Maven: apt-get install -y maven)"
   local tmp=$KAFKA_VAR/libs.tmp.$$ fetch_log=$LOG_DIR/fetch.log
-  rm -rf "$tmp"
+  rm -rf "$KAFKA_VAR"/libs.tmp.*  # leftovers of interrupted fetches (we hold the lock)
   # Maven 3.8 prints stray ANSI reset codes even with -B -q, so keep its output in a log.
   if ! mvn -B -q -f "$POM" "$DEPENDENCY_PLUGIN:copy-dependencies" \
       -DoutputDirectory="$tmp" -DincludeScope=runtime >"$fetch_log" 2>&1; then

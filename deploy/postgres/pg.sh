@@ -46,7 +46,6 @@ note() { echo "pg.sh: $*" >&2; }
 
 ensure_var() {
   mkdir -p "$VAR_DIR"
-  [[ -f $VAR_DIR/.gitignore ]] || printf '*\n' >"$VAR_DIR/.gitignore"
 }
 
 LOCKED=""
