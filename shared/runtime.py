@@ -46,19 +46,22 @@ async def run_relay(outbox: Outbox, bootstrap: str, stop: asyncio.Event | None =
 
 
 async def run_consumer(
-    core: ConsumerCore, bootstrap: str, stop: asyncio.Event | None = None
+    core: ConsumerCore,
+    bootstrap: str,
+    group_id: str | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Run one consumer group member until stopped."""
+    """Run one consumer group member until stopped (group id: the consumer's name)."""
     stop = stop or stop_on_signals()
     topics = core.topics + [dead_letter_topic(t) for t in core.topics]
     await ensure_topics(bootstrap, topics)
     publisher = KafkaPublisher(bootstrap)
     await publisher.start()
     core.dead_letters = KafkaDeadLetters(publisher)
-    broker = build_kafka_consumer(bootstrap, core, group_id=core.name)
-    await broker.start()
-    log.info("consumer %s started on %s", core.name, core.topics)
+    broker = build_kafka_consumer(bootstrap, core, group_id=group_id or core.name)
     try:
+        await broker.start()
+        log.info("consumer %s started on %s", core.name, core.topics)
         await stop.wait()
     finally:
         await broker.stop()

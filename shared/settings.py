@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="PORTAL_PORT")
     # Topic-name prefix, so tests can run isolated on one broker.
     topic_prefix: str = Field("", alias="TOPIC_PREFIX")
+    # Appended to every service's database name, so tests can run isolated on one cluster.
+    database_suffix: str = Field("", alias="DATABASE_SUFFIX")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     def sqlite_path(self, name: str) -> Path:
@@ -46,7 +48,7 @@ class Settings(BaseSettings):
         if self.mode == "embedded" or not self.database_url:
             return f"sqlite:///{self.sqlite_path(name)}"
         base, _, _ = self.database_url.rpartition("/")
-        return f"{base}/{name}"
+        return f"{base}/{name}{self.database_suffix}"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     elif role == "relay":
         asyncio.run(run_relay(billing_outbox(app, settings), bootstrap))
     elif role == "consumer":
-        asyncio.run(run_consumer(billing_consumer(app, settings), bootstrap))
+        asyncio.run(run_consumer(billing_consumer(app, settings), bootstrap, settings.topic("billing")))
     else:
         raise SystemExit(f"unknown role {role!r}: use api, relay or consumer")
 

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             create_portal_app(engine), host=settings.host, port=settings.port, log_level="warning"
         )
     elif role == "consumer":
-        asyncio.run(run_consumer(portal_consumer(engine, settings), settings.kafka_bootstrap_servers))
+        asyncio.run(run_consumer(portal_consumer(engine, settings), settings.kafka_bootstrap_servers, settings.topic("portal")))
     else:
         raise SystemExit(f"unknown role {role!r}: use api or consumer")
 

@@ -53,20 +53,27 @@ class DeadLetters(Protocol):
 
 
 def is_connectivity_error(exc: BaseException) -> bool:
-    """Errors that mean "the database is away": wait and retry, never dead-letter."""
+    """Errors that mean "the database is away or busy": wait and retry, never dead-letter.
+
+    SQLite reports a busy file and a missing table with the same exception class; only the
+    first is worth waiting for.
+    """
     import sqlite3
 
     import psycopg
     import sqlalchemy.exc
     from eventsourcing.persistence import InterfaceError, OperationalError
 
+    original = getattr(exc, "orig", None) or exc.__cause__ or exc
+    if isinstance(original, sqlite3.OperationalError) or isinstance(exc, sqlite3.OperationalError):
+        text = str(original).lower()
+        return any(word in text for word in ("locked", "busy", "unable to open", "disk i/o"))
     kinds = (
         OperationalError,
         InterfaceError,
         psycopg.OperationalError,
         sqlalchemy.exc.OperationalError,
         sqlalchemy.exc.InterfaceError,
-        sqlite3.OperationalError,
         ConnectionError,
         TimeoutError,
     )

@@ -133,7 +133,9 @@ def build_kafka_consumer(bootstrap: str, core: ConsumerCore, group_id: str) -> K
     listener.subscriber = subscriber
 
     @subscriber
-    async def handle(body: bytes, message: KafkaMessage) -> None:
+    async def handle(message: KafkaMessage) -> None:
+        # The raw record, not FastStream's decoded body: parsing (and dead-lettering what
+        # does not parse) is the consumer core's job.
         record = message.raw_message
         headers = {key: value for key, value in (record.headers or ())}
         await core.handle(record.topic, record.partition, record.offset, record.value, headers)

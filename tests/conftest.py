@@ -1,0 +1,59 @@
+"""Fixtures for real infrastructure: a Kafka broker and a PostgreSQL cluster.
+
+Order of preference: `KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL` from the environment (what
+`make test` exports after `deploy/infra.sh start`); else testcontainers when a Docker engine
+answers; else this fixture starts the local broker and cluster itself with `deploy/infra.sh`
+(and stops them at the end). Integration tests never skip for want of infrastructure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from shared.settings import REPO_ROOT
+
+
+@dataclass(frozen=True)
+class Infra:
+    kafka_bootstrap_servers: str
+    database_url: str
+
+
+def _docker_engine_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    kafka, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
+    if kafka and database:
+        yield Infra(kafka, database)
+        return
+    if _docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as k, PostgresContainer(
+            "postgres:15", driver=None
+        ) as pg:
+            yield Infra(k.get_bootstrap_server(), pg.get_connection_url())
+        return
+    script = REPO_ROOT / "deploy" / "infra.sh"
+    subprocess.run([str(script), "start"], check=True, capture_output=True)
+    try:
+        values = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in (REPO_ROOT / "var" / "infra.env").read_text().splitlines()
+            if line.strip()
+        )
+        yield Infra(values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"])
+    finally:
+        subprocess.run([str(script), "stop"], check=False, capture_output=True)
