@@ -19,16 +19,18 @@ def _message(error: dict) -> str:
     return message
 
 
-def install_error_handlers(app: FastAPI, not_found: tuple[type[Exception], ...] = (),
-                           conflict: tuple[type[Exception], ...] = (),
-                           unprocessable: tuple[type[Exception], ...] = ()) -> None:
+def install_error_handlers(
+    app: FastAPI,
+    not_found: tuple[type[Exception], ...] = (),
+    conflict: tuple[type[Exception], ...] = (),
+    unprocessable: tuple[type[Exception], ...] = (),
+) -> None:
     """422 with the field for bad input; 404 / 409 / 422 for the domain's own refusals."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(tuple(e.get("loc", ()))), "message": _message(e)}
-            for e in exc.errors()
+            {"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     # Base URL of the PostgreSQL cluster; each service uses its own database on it.
     database_url: str | None = Field(None, alias="DATABASE_URL")
     kafka_bootstrap_servers: str = Field("127.0.0.1:19092", alias="KAFKA_BOOTSTRAP_SERVERS")
-    # "native" = eventsourcing.postgres (measured 2.3x faster), "sqlalchemy" = eventsourcing-sqlalchemy.
+    # "native" = eventsourcing.postgres (measured 2.3x faster);
+    # "sqlalchemy" = eventsourcing-sqlalchemy.
     eventstore_recorder: Literal["native", "sqlalchemy"] = Field(
         "native", alias="EVENTSTORE_RECORDER"
     )

@@ -41,9 +41,10 @@ def infra() -> Iterator[Infra]:
         from testcontainers.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
-        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as k, PostgresContainer(
-            "postgres:15", driver=None
-        ) as pg:
+        with (
+            KafkaContainer("apache/kafka:4.1.1").with_kraft() as k,
+            PostgresContainer("postgres:15", driver=None) as pg,
+        ):
             yield Infra(k.get_bootstrap_server(), pg.get_connection_url())
         return
     script = REPO_ROOT / "deploy" / "infra.sh"

@@ -9,12 +9,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.billing.application import AccountNotFound, BillingApplication
+from services.billing.domain import BillingAccount, DuplicatePayment, PaymentRejected
 from shared.contracts.types import PaymentMethod, PositiveMoney, _pad_certificate_number
 from shared.eventstore import caused_by
 from shared.http import install_error_handlers
-
-from services.billing.application import AccountNotFound, BillingApplication
-from services.billing.domain import BillingAccount, DuplicatePayment, PaymentRejected
 
 
 class RecordPayment(BaseModel):

@@ -9,9 +9,8 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, EventSourcedLog
 
-from shared.eventstore import ServiceApplication
-
 from services.billing.domain import AccountLogged, BillingAccount, billing_account_id
+from shared.eventstore import ServiceApplication
 
 
 class AccountNotFound(LookupError):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from services.billing.application import BillingApplication
 from shared.contracts import policy
 from shared.contracts.envelope import Envelope
 from shared.messaging.eventsourced_sink import EventSourcedSink
-
-from services.billing.application import BillingApplication
 
 CONSUMER_NAME = "billing"
 

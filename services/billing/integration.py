@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.billing.domain import BillingAccount
 from shared.contracts import billing as contracts
 from shared.contracts.envelope import IntegrationEvent
-
-from services.billing.domain import BillingAccount
 
 
 def _fields(model: type[IntegrationEvent], domain_event: Any) -> dict[str, Any]:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from services.billing.application import BillingApplication
+from services.billing.consumers import SUBSCRIBED_TOPICS, billing_sink
+from services.billing.integration import to_integration
 from shared.contracts.billing import TOPIC
 from shared.eventstore import eventstore_env
 from shared.messaging.consumer import ConsumerCore, DeadLetters
 from shared.messaging.outbox import Outbox
 from shared.settings import Settings
-
-from services.billing.application import BillingApplication
-from services.billing.consumers import SUBSCRIBED_TOPICS, billing_sink
-from services.billing.integration import to_integration
 
 DEFAULT_PORT = 8102
 
@@ -38,8 +37,8 @@ def billing_consumer(
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
-    from shared.runtime import configure_logging, run_consumer, run_relay
     from services.billing.api import create_billing_api
+    from shared.runtime import configure_logging, run_consumer, run_relay
 
     role = (argv or sys.argv[1:] or ["api"])[0]
     settings = Settings(PORTAL_MODE="distributed")
@@ -47,11 +46,15 @@ def main(argv: list[str] | None = None) -> None:
     app = build_billing(settings)
     bootstrap = settings.kafka_bootstrap_servers
     if role == "api":
-        uvicorn.run(create_billing_api(app), host=settings.host, port=DEFAULT_PORT, log_level="warning")
+        uvicorn.run(
+            create_billing_api(app), host=settings.host, port=DEFAULT_PORT, log_level="warning"
+        )
     elif role == "relay":
         asyncio.run(run_relay(billing_outbox(app, settings), bootstrap))
     elif role == "consumer":
-        asyncio.run(run_consumer(billing_consumer(app, settings), bootstrap, settings.topic("billing")))
+        asyncio.run(
+            run_consumer(billing_consumer(app, settings), bootstrap, settings.topic("billing"))
+        )
     else:
         raise SystemExit(f"unknown role {role!r}: use api, relay or consumer")
 

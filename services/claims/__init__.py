@@ -1,1 +1,1 @@
-"""The claims service. Built by its own issue; until then it has no code (see README, "Status")."""
+"""The claims service: built by its own issue (see README, "Status")."""

@@ -1,1 +1,1 @@
-"""The documents service. Built by its own issue; until then it has no code (see README, "Status")."""
+"""The documents service: built by its own issue (see README, "Status")."""

@@ -1,1 +1,1 @@
-"""The identity service. Built by its own issue; until then it has no code (see README, "Status")."""
+"""The identity service: built by its own issue (see README, "Status")."""

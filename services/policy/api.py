@@ -10,10 +10,6 @@ from uuid import UUID
 from fastapi import Depends, FastAPI, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.types import CertificateNumber, PaymentFrequency, PaymentMethod, PositiveMoney
-from shared.eventstore import caused_by
-from shared.http import install_error_handlers
-
 from services.policy.application import (
     CertificateAlreadyIssued,
     CertificateNotFound,
@@ -21,6 +17,9 @@ from services.policy.application import (
 )
 from services.policy.domain import Certificate, CertificateStatus, IllegalTransition
 from services.policy.products import ProductCode
+from shared.contracts.types import CertificateNumber, PaymentFrequency, PaymentMethod, PositiveMoney
+from shared.eventstore import caused_by
+from shared.http import install_error_handlers
 
 
 class IssueCertificate(BaseModel):

@@ -9,8 +9,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from shared.eventstore import ServiceApplication
-
 from services.policy.domain import (
     ISSUE_STATUSES,
     Certificate,
@@ -19,6 +17,7 @@ from services.policy.domain import (
     certificate_id,
 )
 from services.policy.products import PRODUCT_NAMES, ProductCode
+from shared.eventstore import ServiceApplication
 
 
 class CertificateNotFound(LookupError):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.policy.domain import Certificate
 from shared.contracts import policy as contracts
 from shared.contracts.envelope import IntegrationEvent
-
-from services.policy.domain import Certificate
 
 
 def to_integration(domain_event: Any) -> IntegrationEvent | None:
@@ -22,4 +21,3 @@ def to_integration(domain_event: Any) -> IntegrationEvent | None:
             status_date=domain_event.status_date,
         )
     return None
-

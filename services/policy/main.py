@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from services.policy.application import PolicyApplication
+from services.policy.integration import to_integration
 from shared.contracts.policy import TOPIC
 from shared.eventstore import eventstore_env
 from shared.messaging.outbox import Outbox
 from shared.settings import Settings
-
-from services.policy.application import PolicyApplication
-from services.policy.integration import to_integration
 
 DEFAULT_PORT = 8101
 
@@ -29,15 +28,17 @@ def policy_outbox(app: PolicyApplication, settings: Settings) -> Outbox:
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
-    from shared.runtime import configure_logging, run_relay
     from services.policy.api import create_policy_api
+    from shared.runtime import configure_logging, run_relay
 
     role = (argv or sys.argv[1:] or ["api"])[0]
     settings = Settings(PORTAL_MODE="distributed")
     configure_logging(settings.log_level)
     app = build_policy(settings)
     if role == "api":
-        uvicorn.run(create_policy_api(app), host=settings.host, port=DEFAULT_PORT, log_level="warning")
+        uvicorn.run(
+            create_policy_api(app), host=settings.host, port=DEFAULT_PORT, log_level="warning"
+        )
     elif role == "relay":
         asyncio.run(run_relay(policy_outbox(app, settings), settings.kafka_bootstrap_servers))
     else:

@@ -11,10 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from services.portal import queries
 from shared.contracts.types import _pad_certificate_number
 from shared.http import install_error_handlers
-
-from services.portal import queries
 
 
 def _certificate_number(number: Annotated[str, Path(description="up to 10 digits")]) -> str:

@@ -9,8 +9,9 @@ import typer
 
 from shared.settings import Settings
 
-app = typer.Typer(help="Certificate Owner Portal (embedded default: one process, SQLite).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Certificate Owner Portal (embedded default: one process, SQLite).", no_args_is_help=True
+)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -27,9 +28,9 @@ def run(
     """Run every service and the portal in one process, with the demo data."""
     import uvicorn
 
-    from shared.runtime import configure_logging
     from services.portal.demo import DEMO_PASSWORD, DEMO_USERS
     from services.portal.embedded import build_embedded, create_embedded_app
+    from shared.runtime import configure_logging
 
     settings = _settings(PORTAL_PORT=port, PORTAL_HOST=host)
     configure_logging(settings.log_level)

@@ -15,16 +15,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from shared.contracts.types import PaymentFrequency, PaymentMethod
-from shared.dates import add_months
-from shared.eventstore import caused_by
-
 from services.billing.application import BillingApplication
 from services.policy.application import CertificateNotFound, PolicyApplication
 from services.policy.domain import CertificateStatus
 from services.policy.products import ProductCode
+from shared.contracts.types import PaymentFrequency, PaymentMethod
+from shared.dates import add_months
+from shared.eventstore import caused_by
 
-DEMO_PASSWORD = "Demo-Portal-2024!"  # noqa: S105 — embedded demo only, printed at start
+DEMO_PASSWORD = "Demo-Portal-2024!"
 DEMO_USERS = {"demo": "0000100001", "demo2": "0000100002"}
 GUIDE_EFFECTIVE_DATE = date(2015, 12, 1)
 ACCIDENT_EFFECTIVE_DATE = date(2022, 3, 1)
@@ -87,7 +86,10 @@ def _guide_whole_life_billing(policy: PolicyApplication, billing: BillingApplica
     number = "0000100001"
     effective = GUIDE_EFFECTIVE_DATE
     payments = [
-        (add_months(effective, k) + timedelta(days=14), add_months(effective, k) + timedelta(days=4))
+        (
+            add_months(effective, k) + timedelta(days=14),
+            add_months(effective, k) + timedelta(days=4),
+        )
         for k in range(95)
     ]
     payments += [(date(2024, 1, 8), date(2023, 12, 31)), (date(2024, 2, 6), date(2024, 1, 25))]

@@ -17,10 +17,6 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
-from shared.messaging.inprocess import InProcessDelivery, TableDeadLetters
-from shared.settings import Settings
-from shared.sqldb import make_engine
-
 from services.billing.api import create_billing_api
 from services.billing.application import BillingApplication
 from services.billing.main import billing_consumer, billing_outbox, build_billing
@@ -29,6 +25,9 @@ from services.policy.application import PolicyApplication
 from services.policy.main import build_policy, policy_outbox
 from services.portal.api import create_portal_app
 from services.portal.main import build_read_store, portal_consumer
+from shared.messaging.inprocess import InProcessDelivery, TableDeadLetters
+from shared.settings import Settings
+from shared.sqldb import make_engine
 
 
 @dataclass

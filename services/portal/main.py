@@ -10,12 +10,11 @@ import sys
 
 from sqlalchemy.engine import Engine
 
+from services.portal.projections import SUBSCRIBED_TOPICS, portal_sink
+from services.portal.readmodels import ReadModel
 from shared.messaging.consumer import ConsumerCore, DeadLetters
 from shared.settings import Settings
 from shared.sqldb import make_engine
-
-from services.portal.projections import SUBSCRIBED_TOPICS, portal_sink
-from services.portal.readmodels import ReadModel
 
 
 def build_read_store(settings: Settings) -> Engine:
@@ -35,8 +34,8 @@ def portal_consumer(
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
-    from shared.runtime import configure_logging, run_consumer
     from services.portal.api import create_portal_app
+    from shared.runtime import configure_logging, run_consumer
 
     role = (argv or sys.argv[1:] or ["api"])[0]
     settings = Settings(PORTAL_MODE="distributed")
@@ -47,7 +46,13 @@ def main(argv: list[str] | None = None) -> None:
             create_portal_app(engine), host=settings.host, port=settings.port, log_level="warning"
         )
     elif role == "consumer":
-        asyncio.run(run_consumer(portal_consumer(engine, settings), settings.kafka_bootstrap_servers, settings.topic("portal")))
+        asyncio.run(
+            run_consumer(
+                portal_consumer(engine, settings),
+                settings.kafka_bootstrap_servers,
+                settings.topic("portal"),
+            )
+        )
     else:
         raise SystemExit(f"unknown role {role!r}: use api or consumer")
 

@@ -11,11 +11,10 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from services.portal.readmodels import BillingView, CertificateView, PaymentView
 from shared.contracts import billing, policy
 from shared.contracts.envelope import Envelope
 from shared.messaging.sql_sink import Projector, SqlSink
-
-from services.portal.readmodels import BillingView, CertificateView, PaymentView
 
 CONSUMER_NAME = "portal"
 SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC]
@@ -131,5 +130,5 @@ PROJECTORS: dict[type, Projector] = {
 }
 
 
-def portal_sink(engine) -> SqlSink:  # noqa: ANN001
+def portal_sink(engine) -> SqlSink:
     return SqlSink(engine, CONSUMER_NAME, PROJECTORS)

@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.contracts.types import Money
-
 from services.portal.readmodels import BillingView, CertificateView, PaymentView
+from shared.contracts.types import Money
 
 
 class NotFound(LookupError):

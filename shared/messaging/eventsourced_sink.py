@@ -8,6 +8,7 @@ deterministic id, saved in that same transaction: a re-published event collides 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from uuid import UUID, uuid5
 
@@ -57,13 +58,13 @@ class EventSourcedSink:
 
     def skip(self, topic: str, partition: int, offset: int) -> None:
         tracking = Tracking(self._tracking_name(topic, partition), offset)
-        try:
+        with contextlib.suppress(IntegrityError):
             self.app.process_recorder.insert_tracking(tracking)
-        except IntegrityError:
-            pass
 
     def apply(self, delivery: Delivery) -> bool:
-        tracking = Tracking(self._tracking_name(delivery.topic, delivery.partition), delivery.offset)
+        tracking = Tracking(
+            self._tracking_name(delivery.topic, delivery.partition), delivery.offset
+        )
         reaction = self.reactions.get(type(delivery.event)) if delivery.event else None
         if reaction is None:
             self.skip(delivery.topic, delivery.partition, delivery.offset)

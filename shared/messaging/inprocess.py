@@ -120,7 +120,10 @@ class InProcessDelivery:
                 delivered = 0
             if not delivered:
                 self.wakeup.clear()
-                waiters = {asyncio.ensure_future(self.wakeup.wait()), asyncio.ensure_future(stop.wait())}
+                waiters = {
+                    asyncio.ensure_future(self.wakeup.wait()),
+                    asyncio.ensure_future(stop.wait()),
+                }
                 _, pending = await asyncio.wait(
                     waiters, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
                 )

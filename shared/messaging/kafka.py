@@ -4,6 +4,7 @@ consumer whose partitions are sought to the positions tracked in the consumer's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -35,10 +36,8 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEF
             if name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 
@@ -63,9 +62,7 @@ class KafkaPublisher:
 
     async def publish(self, records: list[OutboundRecord]) -> None:
         futures = [
-            await self.producer.send(
-                r.topic, r.value, key=r.key.encode(), headers=list(r.headers)
-            )
+            await self.producer.send(r.topic, r.value, key=r.key.encode(), headers=list(r.headers))
             for r in records
         ]
         await asyncio.gather(*futures)
@@ -92,7 +89,10 @@ class KafkaDeadLetters:
             ("dlq_source", f"{topic}:{partition}:{offset}".encode()),
         ]
         future = await self.publisher.producer.send(
-            dead_letter_topic(topic), value, key=f"{topic}:{partition}".encode(), headers=dlq_headers
+            dead_letter_topic(topic),
+            value,
+            key=f"{topic}:{partition}".encode(),
+            headers=dlq_headers,
         )
         await future
 
@@ -115,7 +115,9 @@ class _SeekToTrackedPositions(ConsumerRebalanceListener):
                 await consumer.seek_to_beginning(tp)
             else:
                 consumer.seek(tp, position + 1)
-            log.info("%s: %s[%s] continues after %s", self.core.name, tp.topic, tp.partition, position)
+            log.info(
+                "%s: %s[%s] continues after %s", self.core.name, tp.topic, tp.partition, position
+            )
 
 
 def build_kafka_consumer(bootstrap: str, core: ConsumerCore, group_id: str) -> KafkaBroker:

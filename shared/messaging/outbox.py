@@ -6,6 +6,7 @@ No dual writes: a command stores its events in one transaction; whatever reads t
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -69,7 +70,6 @@ class Outbox:
         return self.app.process_recorder.max_tracking_id(f"outbox:{reader}") or 0
 
     def record_position(self, reader: str, position: int) -> None:
-        try:
+        # IntegrityError: already at or past it (another relay instance, or a re-run).
+        with contextlib.suppress(IntegrityError):
             self.app.process_recorder.insert_tracking(Tracking(f"outbox:{reader}", position))
-        except IntegrityError:
-            pass  # already at or past it (another relay instance, or a re-run)

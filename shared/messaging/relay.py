@@ -7,6 +7,7 @@ nothing is ever skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Protocol
 
@@ -52,7 +53,5 @@ class Relay:
                 published = 0
                 backoff = min(backoff * 2 or 0.1, 5.0)
             if not published:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
-                except TimeoutError:
-                    pass

@@ -98,7 +98,9 @@ class SqlSink:
         table = aggregate_watermarks
         if current is None:
             session.execute(
-                table.insert().values(consumer=self.name, aggregate_id=aggregate_id, version=version)
+                table.insert().values(
+                    consumer=self.name, aggregate_id=aggregate_id, version=version
+                )
             )
         else:
             session.execute(

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.settings import Settings
-
 from services.portal.embedded import build_embedded, create_embedded_app
+from shared.settings import Settings
 
 pytestmark = pytest.mark.embedded
 
@@ -69,7 +68,9 @@ def test_issue_pay_three_months_and_read_the_billing_page(tmp_path: Path) -> Non
         assert body["payor"]["status"] == "Active Premium Paying"
         assert body["billing"]["premium"] == "25.00"
         assert [p["payment_id"] for p in body["payment_history"]["items"]] == [
-            "ACH-3", "ACH-2", "ACH-1"
+            "ACH-3",
+            "ACH-2",
+            "ACH-1",
         ]
         page2 = client.get("/api/certificates/275/billing?page=2&size=2").json()
         assert [p["payment_id"] for p in page2["payment_history"]["items"]] == ["ACH-1"]
@@ -89,8 +90,10 @@ def test_the_demo_data_of_the_guide_survives_a_restart(tmp_path: Path) -> None:
     assert body["billing"]["payment_frequency"] == "Monthly"
     assert body["billing"]["payment_method"] == "Direct Premium Notice"
     rows = body["payment_history"]["items"]
-    assert [(r["transaction_date"], r["apply_date"], r["payment_method"], r["payment_amount"])
-            for r in rows] == [
+    assert [
+        (r["transaction_date"], r["apply_date"], r["payment_method"], r["payment_amount"])
+        for r in rows
+    ] == [
         ("2024-02-06", "2024-01-25", "List Bill", "44.00"),
         ("2024-01-08", "2023-12-31", "List Bill", "44.00"),
     ]
@@ -104,8 +107,13 @@ def test_the_demo_data_of_the_guide_survives_a_restart(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("from=07/31/2018", "from"), ("through=2024-02-30", "through"), ("page=0", "page"),
-     ("size=1000", "size"), ("from=2024-02-01&through=2024-01-01", "from")],
+    [
+        ("from=07/31/2018", "from"),
+        ("through=2024-02-30", "through"),
+        ("page=0", "page"),
+        ("size=1000", "size"),
+        ("from=2024-02-01&through=2024-01-01", "from"),
+    ],
 )
 def test_bad_billing_queries_are_422_with_the_field(tmp_path: Path, query: str, field: str) -> None:
     with portal(tmp_path, seed=False) as client:

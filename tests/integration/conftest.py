@@ -14,10 +14,6 @@ import httpx
 import psycopg
 import pytest
 
-from shared.messaging.consumer import ConsumerCore
-from shared.runtime import run_consumer, run_relay
-from shared.settings import Settings
-
 from services.billing.api import create_billing_api
 from services.billing.application import BillingApplication
 from services.billing.main import billing_consumer, billing_outbox, build_billing
@@ -25,6 +21,9 @@ from services.policy.api import create_policy_api
 from services.policy.application import PolicyApplication
 from services.policy.main import build_policy, policy_outbox
 from services.portal.main import build_read_store, portal_consumer
+from shared.messaging.consumer import ConsumerCore
+from shared.runtime import run_consumer, run_relay
+from shared.settings import Settings
 from tests.conftest import Infra
 
 pytestmark = pytest.mark.integration
@@ -108,7 +107,9 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
         billing,
         read_engine,
         httpx.AsyncClient(transport=transport(create_policy_api(policy)), base_url="http://policy"),
-        httpx.AsyncClient(transport=transport(create_billing_api(billing)), base_url="http://billing"),
+        httpx.AsyncClient(
+            transport=transport(create_billing_api(billing)), base_url="http://billing"
+        ),
     )
     try:
         yield stack

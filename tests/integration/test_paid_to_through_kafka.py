@@ -9,10 +9,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.orm import Session
 
+from services.portal.queries import NotFound, billing_detail
 from shared.messaging.kafka import KafkaPublisher
 from shared.sqldb import make_engine
-
-from services.portal.queries import NotFound, billing_detail
 from tests.integration.conftest import Stack, eventually
 
 pytestmark = pytest.mark.integration
@@ -71,9 +70,13 @@ async def test_three_monthly_payments_advance_paid_to_by_three_months(stack: Sta
     assert shown.payor.paid_to_date == date(2016, 3, 1)
     assert shown.payor.status == "Active Premium Paying"
     assert [row.transaction_date for row in shown.payment_history.items] == [
-        date(2016, 3, 5), date(2016, 2, 5), date(2016, 1, 5)
+        date(2016, 3, 5),
+        date(2016, 2, 5),
+        date(2016, 1, 5),
     ]
-    filtered = detail(stack, "0000100001", from_date=date(2016, 2, 1), through_date=date(2016, 2, 28))
+    filtered = detail(
+        stack, "0000100001", from_date=date(2016, 2, 1), through_date=date(2016, 2, 28)
+    )
     assert [row.payment_id for row in filtered.payment_history.items] == ["P2"]
 
 
@@ -128,7 +131,13 @@ async def test_a_consumer_stopped_mid_stream_loses_nothing_and_duplicates_nothin
     shown = await eventually(
         lambda: (d := detail(stack, "0000100003", size=100)) and d.payment_history.total == 18 and d
     )
-    await eventually(lambda: d.payor.paid_to_date == date(2017, 6, 1) if (d := detail(stack, "0000100003")) else False)
+    await eventually(
+        lambda: (
+            d.payor.paid_to_date == date(2017, 6, 1)
+            if (d := detail(stack, "0000100003"))
+            else False
+        )
+    )
     ids = [row.payment_id for row in shown.payment_history.items]
     assert len(ids) == len(set(ids)) == 18
     # Every event applied exactly once across the two consumer lives.
@@ -153,7 +162,9 @@ async def test_a_malformed_message_goes_to_the_dlq_and_later_messages_are_applie
     await issue(stack, "100004")
     await account_opened(stack, "0000100004")
     await pay(stack, "100004", "2016-01-05", "P1")
-    shown = await eventually(lambda: (d := detail(stack, "0000100004")) and d.payment_history.total == 1 and d)
+    shown = await eventually(
+        lambda: (d := detail(stack, "0000100004")) and d.payment_history.total == 1 and d
+    )
     assert shown.payor.paid_to_date == date(2016, 1, 1)
 
     consumer = AIOKafkaConsumer(

@@ -42,7 +42,10 @@ def recorded(app) -> int:
         ({"amount": "44.00", "transaction_date": "01/08/2024"}, "transaction_date"),
         ({"amount": "44.00", "transaction_date": "2024-02-30"}, "transaction_date"),
         ({"amount": "44.00"}, "transaction_date"),
-        ({"amount": "44.00", "transaction_date": "2024-01-08", "payment_method": "Cash"}, "payment_method"),
+        (
+            {"amount": "44.00", "transaction_date": "2024-01-08", "payment_method": "Cash"},
+            "payment_method",
+        ),
         ({"amount": "44.00", "transaction_date": "2024-01-08", "bogus": 1}, "bogus"),
     ],
 )
@@ -58,7 +61,9 @@ def test_bad_payment_is_422_with_the_field_and_records_nothing(
 
 
 @pytest.mark.parametrize("number", ["0000999999", "12345678901", "abc"])
-def test_payment_for_an_unknown_certificate_is_404(billing: BillingApplication, number: str) -> None:
+def test_payment_for_an_unknown_certificate_is_404(
+    billing: BillingApplication, number: str
+) -> None:
     before = recorded(billing)
     response = TestClient(create_billing_api(billing)).post(
         f"/accounts/{number}/payments", json={"amount": "44.00", "transaction_date": "2024-01-08"}
@@ -103,7 +108,10 @@ def test_issue_certificate_validation() -> None:
     }
     assert client.post("/certificates", json={**body, "premium": "-1"}).status_code == 422
     assert client.post("/certificates", json={**body, "product_code": "XX"}).status_code == 422
-    assert client.post("/certificates", json={**body, "effective_date": "2015-01-01"}).status_code == 422
+    assert (
+        client.post("/certificates", json={**body, "effective_date": "2015-01-01"}).status_code
+        == 422
+    )
     assert recorded(policy) == 0
     created = client.post("/certificates", json=body)
     assert created.status_code == 201
