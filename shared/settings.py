@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     as_of: date | None = Field(None, alias="PORTAL_AS_OF")
     host: str = Field("127.0.0.1", alias="PORTAL_HOST")
     port: int = Field(8000, alias="PORTAL_PORT")
+    # The HTTP port of one service process in the distributed mode (deploy/up.sh sets it).
+    service_port: int | None = Field(None, alias="SERVICE_PORT")
     # Topic-name prefix, so tests can run isolated on one broker.
     topic_prefix: str = Field("", alias="TOPIC_PREFIX")
     # Appended to every service's database name, so tests can run isolated on one cluster.

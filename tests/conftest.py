@@ -48,6 +48,7 @@ def infra() -> Iterator[Infra]:
             yield Infra(k.get_bootstrap_server(), pg.get_connection_url())
         return
     script = REPO_ROOT / "deploy" / "infra.sh"
+    already_running = subprocess.run([str(script), "status"], capture_output=True).returncode == 0
     subprocess.run([str(script), "start"], check=True, capture_output=True)
     try:
         values = dict(
@@ -57,4 +58,5 @@ def infra() -> Iterator[Infra]:
         )
         yield Infra(values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"])
     finally:
-        subprocess.run([str(script), "stop"], check=False, capture_output=True)
+        if not already_running:
+            subprocess.run([str(script), "stop"], check=False, capture_output=True)

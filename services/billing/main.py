@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     bootstrap = settings.kafka_bootstrap_servers
     if role == "api":
         uvicorn.run(
-            create_billing_api(app), host=settings.host, port=DEFAULT_PORT, log_level="warning"
+            create_billing_api(app),
+            host=settings.host,
+            port=settings.service_port or DEFAULT_PORT,
+            log_level="warning",
         )
     elif role == "relay":
         asyncio.run(run_relay(billing_outbox(app, settings), bootstrap))

@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     app = build_policy(settings)
     if role == "api":
         uvicorn.run(
-            create_policy_api(app), host=settings.host, port=DEFAULT_PORT, log_level="warning"
+            create_policy_api(app),
+            host=settings.host,
+            port=settings.service_port or DEFAULT_PORT,
+            log_level="warning",
         )
     elif role == "relay":
         asyncio.run(run_relay(policy_outbox(app, settings), settings.kafka_bootstrap_servers))

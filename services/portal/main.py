@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     engine = build_read_store(settings)
     if role == "api":
         uvicorn.run(
-            create_portal_app(engine), host=settings.host, port=settings.port, log_level="warning"
+            create_portal_app(engine),
+            host=settings.host,
+            port=settings.service_port or settings.port,
+            log_level="warning",
         )
     elif role == "consumer":
         asyncio.run(
