@@ -35,13 +35,15 @@ def traceparent_from_headers(headers: Mapping[str, bytes] | None) -> str | None:
 
 
 @contextmanager
-def continued_span(name: str, traceparent: str | None, **attributes: str | int) -> Iterator[None]:
-    """A consumer span that is a child of the producer's trace, when there is one."""
+def continued_span(
+    name: str, traceparent: str | None, **attributes: str | int
+) -> Iterator[trace.Span]:
+    """A span that is a child of the caller's or producer's trace, when there is one."""
     parent = _propagator.extract({"traceparent": traceparent}) if traceparent else None
     token = otel_context.attach(parent) if parent is not None else None
     try:
-        with tracer.start_as_current_span(name, attributes=attributes):
-            yield
+        with tracer.start_as_current_span(name, attributes=attributes) as span:
+            yield span
     finally:
         if token is not None:
             otel_context.detach(token)

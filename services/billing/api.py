@@ -14,6 +14,7 @@ from services.billing.domain import BillingAccount, DuplicatePayment, PaymentRej
 from shared.contracts.types import PaymentMethod, PositiveMoney, _pad_certificate_number
 from shared.eventstore import caused_by
 from shared.http import install_error_handlers
+from shared.telemetry import instrument_http
 
 
 class RecordPayment(BaseModel):
@@ -68,6 +69,7 @@ def create_billing_api(billing: BillingApplication) -> FastAPI:
         conflict=(DuplicatePayment,),
         unprocessable=(PaymentRejected,),
     )
+    instrument_http(app, "billing")
 
     @app.post("/accounts/{number}/payments", status_code=201)
     def record_payment(

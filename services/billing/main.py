@@ -39,10 +39,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from services.billing.api import create_billing_api
     from shared.runtime import configure_logging, run_consumer, run_relay
+    from shared.telemetry import setup_telemetry
 
     role = (argv or sys.argv[1:] or ["api"])[0]
     settings = Settings(PORTAL_MODE="distributed")
     configure_logging(settings.log_level)
+    setup_telemetry(f"billing-{role}")
     app = build_billing(settings)
     bootstrap = settings.kafka_bootstrap_servers
     if role == "api":

@@ -20,6 +20,7 @@ from services.policy.products import ProductCode
 from shared.contracts.types import CertificateNumber, PaymentFrequency, PaymentMethod, PositiveMoney
 from shared.eventstore import caused_by
 from shared.http import install_error_handlers
+from shared.telemetry import instrument_http
 
 
 class IssueCertificate(BaseModel):
@@ -80,6 +81,7 @@ def create_policy_api(policy: PolicyApplication) -> FastAPI:
         conflict=(CertificateAlreadyIssued, IllegalTransition),
         unprocessable=(ValueError,),
     )
+    instrument_http(app, "policy")
 
     @app.post("/certificates", status_code=201)
     def issue(command: IssueCertificate) -> CertificateOut:

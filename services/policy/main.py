@@ -30,10 +30,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from services.policy.api import create_policy_api
     from shared.runtime import configure_logging, run_relay
+    from shared.telemetry import setup_telemetry
 
     role = (argv or sys.argv[1:] or ["api"])[0]
     settings = Settings(PORTAL_MODE="distributed")
     configure_logging(settings.log_level)
+    setup_telemetry(f"policy-{role}")
     app = build_policy(settings)
     if role == "api":
         uvicorn.run(

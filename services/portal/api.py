@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.portal import queries
 from shared.contracts.types import _pad_certificate_number
 from shared.http import install_error_handlers
+from shared.telemetry import instrument_http
 
 
 def _certificate_number(number: Annotated[str, Path(description="up to 10 digits")]) -> str:
@@ -32,6 +33,7 @@ def create_portal_app(engine: Engine, is_ready: Callable[[], bool] = lambda: Tru
     app = FastAPI(title="Certificate Owner Portal API", version="1")
     app.state.engine = engine
     install_error_handlers(app, not_found=(queries.NotFound,))
+    instrument_http(app, "portal")
     router = APIRouter(prefix="/api")
 
     @router.get("/certificates/{number}/billing", response_model=queries.BillingDetail)

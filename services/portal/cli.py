@@ -31,9 +31,11 @@ def run(
     from services.portal.demo import DEMO_PASSWORD, DEMO_USERS
     from services.portal.embedded import build_embedded, create_embedded_app
     from shared.runtime import configure_logging
+    from shared.telemetry import setup_telemetry
 
     settings = _settings(PORTAL_PORT=port, PORTAL_HOST=host)
     configure_logging(settings.log_level)
+    setup_telemetry("portal-embedded")
     system = build_embedded(settings)
     web = create_embedded_app(system, seed=seed)
     url = f"http://{settings.host}:{settings.port}"

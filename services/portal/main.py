@@ -36,10 +36,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from services.portal.api import create_portal_app
     from shared.runtime import configure_logging, run_consumer
+    from shared.telemetry import setup_telemetry
 
     role = (argv or sys.argv[1:] or ["api"])[0]
     settings = Settings(PORTAL_MODE="distributed")
     configure_logging(settings.log_level)
+    setup_telemetry(f"portal-{role}")
     engine = build_read_store(settings)
     if role == "api":
         uvicorn.run(
