@@ -18,7 +18,9 @@ from sqlalchemy import Text as SqlText
 from sqlalchemy.engine import Engine
 
 from shared.messaging.consumer import ConsumerCore
+from shared.messaging.doorbell import Doorbell
 from shared.messaging.outbox import Outbox
+from shared.sqldb import create_tables
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ dead_letters_table = Table(
 class TableDeadLetters:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        _metadata.create_all(engine)
+        create_tables(_metadata, engine)
 
     async def publish(
         self,
@@ -77,13 +79,14 @@ class InProcessDelivery:
     def __init__(self, outboxes: dict[str, Outbox], consumers: list[ConsumerCore]) -> None:
         self.outboxes = outboxes
         self.consumers = consumers
-        self.wakeup = asyncio.Event()
 
     async def deliver_once(self, batch_size: int = 500) -> int:
         delivered = 0
         for core in self.consumers:
             for topic in core.topics:
-                outbox = self.outboxes[topic]
+                outbox = self.outboxes.get(topic)
+                if outbox is None:  # no producer of that topic in this process
+                    continue
                 position = await asyncio.to_thread(core.sink.position, topic, 0) or 0
                 records, last = await asyncio.to_thread(outbox.read, position, batch_size)
                 for record in records:
@@ -103,6 +106,8 @@ class InProcessDelivery:
     async def _behind(self) -> bool:
         for core in self.consumers:
             for topic in core.topics:
+                if topic not in self.outboxes:
+                    continue
                 position = await asyncio.to_thread(core.sink.position, topic, 0) or 0
                 latest = await asyncio.to_thread(
                     self.outboxes[topic].app.process_recorder.max_notification_id
@@ -111,21 +116,23 @@ class InProcessDelivery:
                     return True
         return False
 
-    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 0.05) -> None:
-        while not stop.is_set():
-            try:
-                delivered = await self.deliver_once()
-            except Exception:
-                log.exception("in-process delivery failed; retrying")
-                delivered = 0
-            if not delivered:
-                self.wakeup.clear()
-                waiters = {
-                    asyncio.ensure_future(self.wakeup.wait()),
-                    asyncio.ensure_future(stop.wait()),
-                }
-                _, pending = await asyncio.wait(
-                    waiters, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in pending:
-                    task.cancel()
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
+        """Deliver until stopped; between rounds wait for a save (or poll)."""
+        doorbell = Doorbell()
+        for outbox in self.outboxes.values():
+            doorbell.follow(outbox.app)
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                try:
+                    delivered = await self.deliver_once()
+                except Exception:
+                    log.exception("in-process delivery failed; retrying")
+                    delivered = 0
+                if not delivered:
+                    bell = asyncio.ensure_future(doorbell.wait(idle_seconds))
+                    await asyncio.wait({bell, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                    bell.cancel()
+        finally:
+            stopped.cancel()
+            doorbell.close()

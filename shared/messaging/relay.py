@@ -7,10 +7,10 @@ nothing is ever skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Protocol
 
+from shared.messaging.doorbell import Doorbell
 from shared.messaging.outbox import Outbox
 from shared.messaging.records import OutboundRecord
 
@@ -42,8 +42,13 @@ class Relay:
         await asyncio.to_thread(self.outbox.record_position, self.name, last)
         return len(records)
 
-    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 0.05) -> None:
+    async def run_forever(
+        self, stop: asyncio.Event, doorbell: Doorbell | None = None, idle_seconds: float = 0.5
+    ) -> None:
+        """Publish until stopped; between batches wait for the doorbell (or poll)."""
+        doorbell = doorbell or Doorbell().follow(self.outbox.app)
         backoff = idle_seconds
+        stopped = asyncio.ensure_future(stop.wait())
         while not stop.is_set():
             try:
                 published = await self.run_once()
@@ -53,5 +58,8 @@ class Relay:
                 published = 0
                 backoff = min(backoff * 2 or 0.1, 5.0)
             if not published:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                bell = asyncio.ensure_future(doorbell.wait(backoff))
+                await asyncio.wait({bell, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                bell.cancel()
+        stopped.cancel()
+        doorbell.close()
