@@ -4,6 +4,7 @@
 # consumer group, and the portal API. Logs and pids under $RUN_DIR (default var/run).
 #
 # Environment: PORT (portal API, default 8000), POLICY_PORT (8101), BILLING_PORT (8102),
+# IDENTITY_PORT (8103), SMTP_HOST/SMTP_PORT (identity's mail, default 127.0.0.1:8025),
 # RUN_DIR, and anything shared/settings.py reads (DATABASE_SUFFIX, TOPIC_PREFIX, …).
 # KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL, when set, point at existing infrastructure.
 set -euo pipefail
@@ -14,6 +15,7 @@ PY=$REPO_ROOT/.venv/bin/python
 PORT=${PORT:-8000}
 POLICY_PORT=${POLICY_PORT:-8101}
 BILLING_PORT=${BILLING_PORT:-8102}
+IDENTITY_PORT=${IDENTITY_PORT:-8103}
 
 die() { echo "up.sh: error: $*" >&2; exit 1; }
 [[ -x $PY ]] || die "no virtualenv: run 'make venv' first"
@@ -24,8 +26,19 @@ if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} || -z ${DATABASE_URL:-} ]]; then
   source "$REPO_ROOT/var/infra.env"
 fi
 export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL PORTAL_MODE=distributed
+export POLICY_URL=http://127.0.0.1:$POLICY_PORT IDENTITY_URL=http://127.0.0.1:$IDENTITY_PORT
+# One keyed-hash secret for every service of this installation (matching needs the same one).
+if [[ -z ${PII_HMAC_SECRET:-} ]]; then
+  secret_file=$REPO_ROOT/var/secrets/pii-hmac.key
+  if [[ ! -f $secret_file ]]; then
+    mkdir -p "$(dirname "$secret_file")"
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret_file")
+  fi
+  PII_HMAC_SECRET=$(cat "$secret_file")
+fi
+export PII_HMAC_SECRET
 if [[ -n ${DATABASE_SUFFIX:-} ]]; then
-  for db in policy billing portal; do
+  for db in policy billing portal identity keystore; do
     "$REPO_ROOT/deploy/postgres/pg.sh" createdb "$db$DATABASE_SUFFIX" >/dev/null
   done
 fi
@@ -52,11 +65,15 @@ start policy-relay - services.policy.main relay
 start billing-api "$BILLING_PORT" services.billing.main api
 start billing-relay - services.billing.main relay
 start billing-consumer - services.billing.main consumer
+start identity-api "$IDENTITY_PORT" services.identity.main api
+start identity-relay - services.identity.main relay
+start identity-consumer - services.identity.main consumer
+start identity-mailer - services.identity.main mailer
 start portal-consumer - services.portal.main consumer
 start portal-api "$PORT" services.portal.main api
 
 for url in "http://127.0.0.1:$POLICY_PORT/health" "http://127.0.0.1:$BILLING_PORT/health" \
-           "http://127.0.0.1:$PORT/health"; do
+           "http://127.0.0.1:$IDENTITY_PORT/health" "http://127.0.0.1:$PORT/health"; do
   for _ in $(seq 1 150); do
     curl -fsS "$url" >/dev/null 2>&1 && continue 2
     sleep 0.2
@@ -66,4 +83,5 @@ done
 echo "Portal API:      http://127.0.0.1:$PORT/api/…"
 echo "Policy commands: http://127.0.0.1:$POLICY_PORT/certificates"
 echo "Billing commands: http://127.0.0.1:$BILLING_PORT/accounts/{number}/payments"
+echo "Identity:        http://127.0.0.1:$IDENTITY_PORT (the portal forwards owners' commands)"
 echo "Stop with: make down"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+import psycopg
+from sqlalchemy import Engine, MetaData, create_engine, event
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -31,3 +35,51 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+SCHEMA_LOCK_KEY = 7_262_001  # any constant: one schema-setup lock per database
+
+
+_held: dict[str, int] = {}
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def schema_setup_lock(url: str) -> Iterator[None]:
+    """Serialise table creation between the processes of one service (its API, relay and
+    consumer start together and would race each other's CREATE TABLE). PostgreSQL advisory
+    lock, scoped to the database, re-entrant within a process; SQLite needs none."""
+    url = sqlalchemy_url(url)
+    if not url.startswith("postgresql"):
+        yield
+        return
+    plain = "postgresql://" + url.split("://", 1)[1].split("?", 1)[0]
+    with _held_guard:
+        if _held.get(plain):
+            _held[plain] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[plain] -= 1
+        return
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        with _held_guard:
+            _held[plain] = 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[plain] = 0
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+
+def create_tables(metadata: MetaData, engine: Engine) -> None:
+    """`metadata.create_all`, safe when several processes start at once."""
+    with schema_setup_lock(engine.url.render_as_string(hide_password=False)):
+        metadata.create_all(engine)

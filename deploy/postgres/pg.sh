@@ -35,7 +35,7 @@ LOCK_FILE=$VAR_DIR/.pg.lock
 
 PG_PORT=${PG_PORT:-15432}
 PG_OS_USER=${PG_OS_USER:-portalpg}
-DATABASES=(policy billing claims documents identity portal)
+DATABASES=(policy billing claims documents identity portal keystore)
 
 # Client settings from the caller's environment must not redirect our admin connections.
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE PGOPTIONS \

@@ -1,0 +1,85 @@
+"""Contracts published by the identity service on `identity.events`.
+
+Never here: passwords, their hashes, security answers, one-time codes, session tokens (only a
+SHA-256 digest of a token travels, so the portal can recognise a presented token).
+The envelope's certificate number is the one the account was registered with.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.types import CertificateNumber
+
+TOPIC = "identity.events"
+
+DateFormat = Literal["mm/dd/yyyy", "dd/mm/yyyy", "yyyy-mm-dd"]
+Language = Literal["English", "Spanish"]
+
+
+class _IdentityEvent(IntegrationEvent):
+    producer: ClassVar[str] = "identity"
+
+
+class UserRegistered(_IdentityEvent):
+    event_type: ClassVar[str] = "UserRegistered"
+    certificate_number: CertificateNumber
+    account_id: UUID
+    user_id: str
+    party_id: UUID
+    preferred_language: Language
+    preferred_date_format: DateFormat
+
+
+class PreferencesChanged(_IdentityEvent):
+    event_type: ClassVar[str] = "PreferencesChanged"
+    certificate_number: CertificateNumber
+    account_id: UUID
+    preferred_language: Language
+    preferred_date_format: DateFormat
+
+
+class SessionStarted(_IdentityEvent):
+    event_type: ClassVar[str] = "SessionStarted"
+    certificate_number: CertificateNumber
+    account_id: UUID
+    party_id: UUID
+    session_id: UUID
+    token_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    expires_at: AwareDatetime
+
+
+class SessionEnded(_IdentityEvent):
+    event_type: ClassVar[str] = "SessionEnded"
+    certificate_number: CertificateNumber
+    account_id: UUID
+    session_id: UUID
+    reason: Literal["logout", "rotated", "password_changed", "locked", "expired"]
+
+
+class AccountLocked(_IdentityEvent):
+    event_type: ClassVar[str] = "AccountLocked"
+    certificate_number: CertificateNumber
+    account_id: UUID
+    locked_until: datetime
+
+
+class PasswordChanged(_IdentityEvent):
+    event_type: ClassVar[str] = "PasswordChanged"
+    certificate_number: CertificateNumber
+    account_id: UUID
+
+
+EVENTS: tuple[type[IntegrationEvent], ...] = (
+    UserRegistered,
+    PreferencesChanged,
+    SessionStarted,
+    SessionEnded,
+    AccountLocked,
+    PasswordChanged,
+)
