@@ -1,4 +1,4 @@
-"""Policy's back-office command API."""
+"""Policy's back-office command API (and the owner's contact update, sent by the portal)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.policy.application import (
     CertificateAlreadyIssued,
     CertificateNotFound,
+    OwnerNotFound,
     PolicyApplication,
 )
-from services.policy.domain import Certificate, CertificateStatus, IllegalTransition
+from services.policy.domain import Certificate, LoanRefused, UnknownBenefit
 from services.policy.products import ProductCode
-from shared.contracts.types import CertificateNumber, PaymentFrequency, PaymentMethod, PositiveMoney
+from services.policy.statuses import CertificateStatus, IllegalTransition
+from services.policy.values import Agent, Benefit, ContactInformation, OwnerParty
+from shared.contracts.types import (
+    CertificateNumber,
+    Money,
+    PaymentFrequency,
+    PaymentMethod,
+    PositiveMoney,
+    _pad_certificate_number,
+)
 from shared.eventstore import caused_by
 from shared.http import install_error_handlers
 from shared.telemetry import instrument_http
 
 
-class IssueCertificate(BaseModel):
+class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class IssueCertificate(_Command):
     certificate_number: CertificateNumber
-    owner_party_id: UUID
     product_code: ProductCode
     status: CertificateStatus = CertificateStatus.ACTIVE_PREMIUM_PAYING
     application_date: date
@@ -36,12 +48,42 @@ class IssueCertificate(BaseModel):
     payment_method: PaymentMethod
     payor_name: str = Field(min_length=1, max_length=200)
     currency: str = Field("USD", pattern="^[A-Z]{3}$")
+    owner: OwnerParty
+    benefits: list[Benefit] = Field(min_length=1)
+    agents: list[Agent] = Field(default_factory=list, max_length=10)
+    primary_dividend_option: str | None = Field(None, max_length=80)
+    net_cash_value: Money | None = None
+    paid_up_additions_amount: Money | None = None
+    paid_up_additions_expiration_date: date | None = None
 
 
-class ChangeStatus(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChangeStatus(_Command):
     status: CertificateStatus
     status_date: date
+
+
+class UpdateCashValue(_Command):
+    as_of: date
+    net_cash_value: Money
+    benefit_values: dict[str, Money] = Field(default_factory=dict)
+
+
+class CreditDividend(_Command):
+    credited_on: date
+    amount: PositiveMoney
+    paid_up_additions_expiration_date: date | None = None
+
+
+class TakeLoan(_Command):
+    loan_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,20}$")
+    amount: PositiveMoney
+    interest_rate: Money = Field(ge=0, le=25)
+    taken_on: date
+
+
+class RepayLoan(_Command):
+    amount: PositiveMoney
+    repaid_on: date
 
 
 class CertificateOut(BaseModel):
@@ -50,6 +92,7 @@ class CertificateOut(BaseModel):
     status: str
     effective_date: date
     premium: Decimal
+    owner_party_id: UUID
     version: int
 
     @classmethod
@@ -60,45 +103,94 @@ class CertificateOut(BaseModel):
             status=c.status,
             effective_date=c.effective_date,
             premium=c.premium,
+            owner_party_id=c.owner_party_id,
             version=c.version,
         )
 
 
 def certificate_number_path(number: Annotated[str, Path()]) -> str:
-    from shared.contracts.types import _pad_certificate_number
-
     try:
         return _pad_certificate_number(number)
     except ValueError as exc:
         raise CertificateNotFound(f"certificate {number} not found") from exc
 
 
+Number = Annotated[str, Depends(certificate_number_path)]
+
+
 def create_policy_api(policy: PolicyApplication) -> FastAPI:
     app = FastAPI(title="Policy service (back office)", version="1")
     install_error_handlers(
         app,
-        not_found=(CertificateNotFound,),
+        not_found=(CertificateNotFound, OwnerNotFound, UnknownBenefit),
         conflict=(CertificateAlreadyIssued, IllegalTransition),
-        unprocessable=(ValueError,),
+        unprocessable=(LoanRefused, ValueError),
     )
     instrument_http(app, "policy")
 
     @app.post("/certificates", status_code=201)
     def issue(command: IssueCertificate) -> CertificateOut:
         with caused_by("command", "IssueCertificate"):
-            certificate = policy.issue_certificate(**command.model_dump())
+            certificate = policy.issue_certificate(**dict(command))
         return CertificateOut.of(certificate)
 
     @app.post("/certificates/{number}/status")
-    def change_status(
-        number: Annotated[str, Depends(certificate_number_path)], command: ChangeStatus
-    ) -> CertificateOut:
+    def change_status(number: Number, command: ChangeStatus) -> CertificateOut:
         with caused_by("command", "ChangeCertificateStatus"):
             certificate = policy.change_status(number, command.status, command.status_date)
         return CertificateOut.of(certificate)
 
+    @app.post("/certificates/{number}/cash-value")
+    def update_cash_value(number: Number, command: UpdateCashValue) -> CertificateOut:
+        with caused_by("command", "UpdateCashValue"):
+            certificate = policy.update_cash_value(
+                number, command.as_of, command.net_cash_value, command.benefit_values
+            )
+        return CertificateOut.of(certificate)
+
+    @app.post("/certificates/{number}/dividends")
+    def credit_dividend(number: Number, command: CreditDividend) -> CertificateOut:
+        with caused_by("command", "CreditDividend"):
+            certificate = policy.credit_dividend(
+                number,
+                command.credited_on,
+                command.amount,
+                command.paid_up_additions_expiration_date,
+            )
+        return CertificateOut.of(certificate)
+
+    @app.post("/certificates/{number}/benefits/{benefit_id}/loans")
+    def take_loan(number: Number, benefit_id: str, command: TakeLoan) -> CertificateOut:
+        with caused_by("command", "TakeLoan"):
+            certificate = policy.take_loan(
+                number,
+                benefit_id,
+                command.loan_id,
+                command.amount,
+                command.interest_rate,
+                command.taken_on,
+            )
+        return CertificateOut.of(certificate)
+
+    @app.post("/certificates/{number}/benefits/{benefit_id}/loans/{loan_id}/repayments")
+    def repay_loan(
+        number: Number, benefit_id: str, loan_id: str, command: RepayLoan
+    ) -> CertificateOut:
+        with caused_by("command", "RepayLoan"):
+            certificate = policy.repay_loan(
+                number, benefit_id, loan_id, command.amount, command.repaid_on
+            )
+        return CertificateOut.of(certificate)
+
+    @app.put("/parties/{party_id}/contact")
+    def update_contact(party_id: UUID, command: ContactInformation) -> list[CertificateOut]:
+        """The owner's contact update (the portal sends it for the signed-in owner)."""
+        with caused_by("command", "UpdateContactInformation", actor=str(party_id)):
+            certificates = policy.update_contact_information(party_id, command)
+        return [CertificateOut.of(c) for c in certificates]
+
     @app.get("/certificates/{number}")
-    def get(number: Annotated[str, Depends(certificate_number_path)]) -> CertificateOut:
+    def get(number: Number) -> CertificateOut:
         return CertificateOut.of(policy.get_certificate(number))
 
     @app.get("/health")

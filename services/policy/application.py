@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, EventSourcedLog
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import IntegrityError
 
-from services.policy.domain import (
-    ISSUE_STATUSES,
-    Certificate,
-    CertificateStatus,
-    IllegalTransition,
-    certificate_id,
-)
+from services.policy.domain import Certificate, certificate_id
 from services.policy.products import PRODUCT_NAMES, ProductCode
+from services.policy.statuses import ISSUE_STATUSES, CertificateStatus, IllegalTransition
+from services.policy.values import Agent, Benefit, ContactInformation, OwnerParty, plain
 from shared.eventstore import ServiceApplication
 
 
@@ -28,6 +26,16 @@ class CertificateAlreadyIssued(ValueError):
     pass
 
 
+class OwnerNotFound(LookupError):
+    pass
+
+
+class CertificateOwned(DomainEvent):
+    """An entry in a party's index of the certificates it owns."""
+
+    certificate_number: str
+
+
 class PolicyApplication(ServiceApplication):
     name = "policy"
     snapshotting_intervals = {Certificate: 100}  # noqa: RUF012
@@ -36,7 +44,6 @@ class PolicyApplication(ServiceApplication):
         self,
         *,
         certificate_number: str,
-        owner_party_id: UUID,
         product_code: ProductCode,
         status: CertificateStatus,
         application_date: date,
@@ -45,15 +52,23 @@ class PolicyApplication(ServiceApplication):
         payment_frequency: str,
         payment_method: str,
         payor_name: str,
+        owner: OwnerParty,
+        benefits: list[Benefit],
+        agents: list[Agent] | None = None,
         currency: str = "USD",
+        primary_dividend_option: str | None = None,
+        net_cash_value: Decimal | None = None,
+        paid_up_additions_amount: Decimal | None = None,
+        paid_up_additions_expiration_date: date | None = None,
     ) -> Certificate:
         if status not in ISSUE_STATUSES:
             raise IllegalTransition(f"a certificate cannot be issued as {status}")
         if effective_date < application_date:
             raise ValueError("the effective date is before the application date")
+        if len({b.benefit_id for b in benefits}) != len(benefits):
+            raise ValueError("benefit ids must be unique on a certificate")
         certificate = Certificate(
             certificate_number=certificate_number,
-            owner_party_id=owner_party_id,
             product_code=product_code.value,
             product_name=PRODUCT_NAMES[product_code],
             status=status.value,
@@ -64,9 +79,22 @@ class PolicyApplication(ServiceApplication):
             payment_frequency=payment_frequency,
             payment_method=payment_method,
             payor_name=payor_name,
+            owner=plain(owner),
+            benefits=[
+                {**plain(b), "product_name": PRODUCT_NAMES[ProductCode(b.coverage_code)]}
+                for b in benefits
+            ],
+            agents=plain(agents or []),
+            primary_dividend_option=primary_dividend_option,
+            net_cash_value=net_cash_value,
+            paid_up_additions_amount=paid_up_additions_amount,
+            paid_up_additions_expiration_date=paid_up_additions_expiration_date,
+        )
+        entry = self._party_index(owner.party_id).trigger_event(
+            certificate_number=certificate_number
         )
         try:
-            self.save(certificate)
+            self.save(certificate, entry)
         except IntegrityError as exc:
             raise CertificateAlreadyIssued(
                 f"certificate {certificate_number} is already issued"
@@ -76,13 +104,82 @@ class PolicyApplication(ServiceApplication):
     def change_status(
         self, certificate_number: str, status: CertificateStatus, status_date: date
     ) -> Certificate:
-        certificate = self.get_certificate(certificate_number)
-        certificate.change_status(status, status_date)
-        self.save(certificate)
-        return certificate
+        return self._update(certificate_number, lambda c: c.change_status(status, status_date))
+
+    def update_contact_information(
+        self, party_id: UUID, contact: ContactInformation
+    ) -> list[Certificate]:
+        """The owner's new contact information, on every certificate the owner holds."""
+        numbers = list(self.certificates_of(party_id))
+        if not numbers:
+            raise OwnerNotFound(f"no certificate owner {party_id}")
+        certificates = [self.get_certificate(n) for n in numbers]
+        for certificate in certificates:
+            certificate.update_contact(plain(contact))
+        self.save(*certificates)
+        return certificates
+
+    def update_cash_value(
+        self,
+        certificate_number: str,
+        as_of: date,
+        net_cash_value: Decimal,
+        benefit_values: dict[str, Decimal],
+    ) -> Certificate:
+        return self._update(
+            certificate_number,
+            lambda c: c.update_cash_value(as_of, net_cash_value, benefit_values),
+        )
+
+    def credit_dividend(
+        self,
+        certificate_number: str,
+        credited_on: date,
+        amount: Decimal,
+        expiration_date: date | None = None,
+    ) -> Certificate:
+        return self._update(
+            certificate_number, lambda c: c.credit_dividend(credited_on, amount, expiration_date)
+        )
+
+    def take_loan(
+        self,
+        certificate_number: str,
+        benefit_id: str,
+        loan_id: str,
+        amount: Decimal,
+        interest_rate: Decimal,
+        taken_on: date,
+    ) -> Certificate:
+        return self._update(
+            certificate_number,
+            lambda c: c.take_loan(benefit_id, loan_id, amount, interest_rate, taken_on),
+        )
+
+    def repay_loan(
+        self, certificate_number: str, benefit_id: str, loan_id: str, amount: Decimal, on: date
+    ) -> Certificate:
+        return self._update(
+            certificate_number, lambda c: c.repay_loan(benefit_id, loan_id, amount, on)
+        )
 
     def get_certificate(self, certificate_number: str) -> Certificate:
         try:
             return self.repository.get(certificate_id(certificate_number))
         except AggregateNotFoundError as exc:
             raise CertificateNotFound(f"certificate {certificate_number} not found") from exc
+
+    def certificates_of(self, party_id: UUID) -> Iterator[str]:
+        for entry in self._party_index(party_id).get():
+            yield entry.certificate_number
+
+    def _update(self, certificate_number: str, change) -> Certificate:
+        certificate = self.get_certificate(certificate_number)
+        change(certificate)
+        self.save(certificate)
+        return certificate
+
+    def _party_index(self, party_id: UUID) -> EventSourcedLog[CertificateOwned]:
+        return EventSourcedLog(
+            self.events, uuid5(NAMESPACE_URL, f"/policy/parties/{party_id}"), CertificateOwned
+        )

@@ -1,23 +1,133 @@
-"""Domain events → public contracts (`shared/contracts/policy.py`)."""
+"""Domain events → public contracts (`shared/contracts/policy.py`).
+
+Personal data is protected here, at the boundary: the owner's and insureds' dates of birth
+are sealed with each person's key, and the government ID leaves only as a keyed hash and its
+last 4 digits (see `shared/personal_data.py`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID, uuid5
 
 from services.policy.domain import Certificate
 from shared.contracts import policy as contracts
 from shared.contracts.envelope import IntegrationEvent
+from shared.personal_data import KeyedHash, Vault
+
+INSURED_NAMESPACE = UUID("8d1e6c1a-52a4-4f0e-9a57-0b3f2d6e7c11")
 
 
-def to_integration(domain_event: Any) -> IntegrationEvent | None:
-    if isinstance(domain_event, Certificate.Issued):
-        fields = {k: getattr(domain_event, k) for k in contracts.CertificateIssued.model_fields}
-        return contracts.CertificateIssued(**fields)
-    if isinstance(domain_event, Certificate.StatusChanged):
-        return contracts.CertificateStatusChanged(
-            certificate_number=domain_event.certificate_number,
-            previous_status=domain_event.previous_status,
-            status=domain_event.status,
-            status_date=domain_event.status_date,
+def insured_subject(certificate_number: str, insured_id: str) -> UUID:
+    """The key-store subject of an insured person on a certificate."""
+    return uuid5(INSURED_NAMESPACE, f"{certificate_number}/{insured_id}")
+
+
+class PolicyContracts:
+    """Maps policy's domain events to contracts; callable, for the outbox."""
+
+    def __init__(self, vault: Vault, hasher: KeyedHash) -> None:
+        self.vault = vault
+        self.hasher = hasher
+
+    def __call__(self, domain_event: Any) -> IntegrationEvent | None:
+        e = domain_event
+        if isinstance(e, Certificate.Issued):
+            return self._issued(e)
+        if isinstance(e, Certificate.StatusChanged):
+            return contracts.CertificateStatusChanged(
+                certificate_number=e.certificate_number,
+                previous_status=e.previous_status,
+                status=e.status,
+                status_date=e.status_date,
+            )
+        if isinstance(e, Certificate.ContactInformationUpdated):
+            return contracts.ContactInformationUpdated(
+                certificate_number=e.certificate_number,
+                owner_party_id=e.owner_party_id,
+                contact=e.contact,
+            )
+        if isinstance(e, Certificate.CashValueUpdated):
+            return contracts.CashValueUpdated(
+                certificate_number=e.certificate_number,
+                as_of=e.as_of,
+                net_cash_value=e.net_cash_value,
+                benefit_values=e.benefit_values,
+            )
+        if isinstance(e, Certificate.DividendCredited):
+            return contracts.DividendCredited(**_fields(contracts.DividendCredited, e))
+        if isinstance(e, Certificate.LoanTaken):
+            return contracts.LoanTaken(**_fields(contracts.LoanTaken, e, balance=e.amount))
+        if isinstance(e, Certificate.LoanRepaid):
+            return contracts.LoanRepaid(**_fields(contracts.LoanRepaid, e))
+        return None
+
+    def _issued(self, e: Any) -> contracts.CertificateIssued:
+        owner = e.owner
+        party_id = owner["party_id"]
+        dob = owner["date_of_birth"].isoformat()
+        government_id = owner["government_id"]
+        return contracts.CertificateIssued(
+            certificate_number=e.certificate_number,
+            owner_party_id=party_id,
+            product_code=e.product_code,
+            product_name=e.product_name,
+            status=e.status,
+            currency=e.currency,
+            application_date=e.application_date,
+            effective_date=e.effective_date,
+            premium=e.premium,
+            payment_frequency=e.payment_frequency,
+            payment_method=e.payment_method,
+            payor_name=e.payor_name,
+            primary_dividend_option=e.primary_dividend_option,
+            net_cash_value=e.net_cash_value,
+            paid_up_additions_amount=e.paid_up_additions_amount,
+            paid_up_additions_expiration_date=e.paid_up_additions_expiration_date,
+            owner=contracts.OwnerParty(
+                party_id=party_id,
+                name_type=owner["name_type"],
+                first_name=owner["first_name"],
+                last_name=owner["last_name"],
+                gender=owner.get("gender"),
+                date_of_birth=self.vault.seal(party_id, dob),
+                date_of_birth_digest=self.hasher.digest("date_of_birth", dob),
+                government_id_digest=self.hasher.digest("government_id", government_id),
+                government_id_last4=government_id[-4:],
+                contact=owner["contact"],
+            ),
+            benefits=[self._benefit(e.certificate_number, b) for b in e.benefits],
+            agents=e.agents,
         )
-    return None
+
+    def _benefit(self, certificate_number: str, b: dict[str, Any]) -> contracts.Benefit:
+        insureds = []
+        for i in b["insureds"]:
+            dob = i["date_of_birth"]
+            subject = insured_subject(certificate_number, i["insured_id"])
+            insureds.append(
+                contracts.Insured(
+                    insured_id=i["insured_id"],
+                    first_name=i["first_name"],
+                    last_name=i["last_name"],
+                    relationship=i["relationship"],
+                    date_of_birth=self.vault.seal(subject, dob.isoformat()),
+                    birth_year_month=f"{dob:%Y-%m}",
+                )
+            )
+        return contracts.Benefit(
+            benefit_id=b["benefit_id"],
+            product_name=b["product_name"],
+            coverage_code=b["coverage_code"],
+            status=b["status"],
+            effective_date=b["effective_date"],
+            coverage_amount=b.get("coverage_amount"),
+            net_benefit_value=b.get("net_benefit_value"),
+            insureds=insureds,
+        )
+
+
+def _fields(model: type[IntegrationEvent], e: Any, **extra: Any) -> dict[str, Any]:
+    values = {name: getattr(e, name) for name in model.model_fields if hasattr(e, name)}
+    values.update(extra)
+    return values

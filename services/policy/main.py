@@ -6,11 +6,13 @@ import asyncio
 import sys
 
 from services.policy.application import PolicyApplication
-from services.policy.integration import to_integration
+from services.policy.integration import PolicyContracts
 from shared.contracts.policy import TOPIC
 from shared.eventstore import eventstore_env
 from shared.messaging.outbox import Outbox
+from shared.personal_data import KeyedHash, vault_at
 from shared.settings import Settings
+from shared.sqldb import schema_setup_lock
 
 DEFAULT_PORT = 8101
 
@@ -18,11 +20,15 @@ DEFAULT_PORT = 8101
 def build_policy(settings: Settings) -> PolicyApplication:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     url = settings.database_url_for("policy")
-    return PolicyApplication(env=eventstore_env(url, settings.eventstore_recorder))
+    with schema_setup_lock(url):
+        return PolicyApplication(env=eventstore_env(url, settings.eventstore_recorder))
 
 
 def policy_outbox(app: PolicyApplication, settings: Settings) -> Outbox:
-    return Outbox(app, settings.topic(TOPIC), to_integration)
+    contracts = PolicyContracts(
+        vault_at(settings.database_url_for("keystore")), KeyedHash(settings.keyed_hash_secret())
+    )
+    return Outbox(app, settings.topic(TOPIC), contracts)
 
 
 def main(argv: list[str] | None = None) -> None:
