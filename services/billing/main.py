@@ -13,6 +13,7 @@ from shared.eventstore import eventstore_env
 from shared.messaging.consumer import ConsumerCore, DeadLetters
 from shared.messaging.outbox import Outbox
 from shared.settings import Settings
+from shared.sqldb import schema_setup_lock
 
 DEFAULT_PORT = 8102
 
@@ -20,7 +21,8 @@ DEFAULT_PORT = 8102
 def build_billing(settings: Settings) -> BillingApplication:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     url = settings.database_url_for("billing")
-    return BillingApplication(env=eventstore_env(url, settings.eventstore_recorder))
+    with schema_setup_lock(url):
+        return BillingApplication(env=eventstore_env(url, settings.eventstore_recorder))
 
 
 def billing_outbox(app: BillingApplication, settings: Settings) -> Outbox:

@@ -16,15 +16,28 @@ from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from services.billing.application import BillingApplication
+from services.identity.application import IdentityApplication
+from services.identity.credentials import SECURITY_QUESTIONS
 from services.policy.application import CertificateNotFound, PolicyApplication
-from services.policy.domain import CertificateStatus
 from services.policy.products import ProductCode
+from services.policy.statuses import CertificateStatus
+from services.policy.values import (
+    Address,
+    Agent,
+    Benefit,
+    ContactInformation,
+    Insured,
+    OwnerParty,
+    Phones,
+)
 from shared.contracts.types import PaymentFrequency, PaymentMethod
 from shared.dates import add_months
 from shared.eventstore import caused_by
 
 DEMO_PASSWORD = "Demo-Portal-2024!"
 DEMO_USERS = {"demo": "0000100001", "demo2": "0000100002"}
+# Fictional (the 900 area is never issued); for registering the demo owners by hand.
+DEMO_GOVERNMENT_IDS = {"demo": "900-12-3456", "demo2": "900-65-4321"}
 GUIDE_EFFECTIVE_DATE = date(2015, 12, 1)
 ACCIDENT_EFFECTIVE_DATE = date(2022, 3, 1)
 
@@ -34,7 +47,10 @@ def owner_party_id(user: str) -> UUID:
 
 
 async def load_demo_data(
-    policy: PolicyApplication, billing: BillingApplication, settle: Callable[[], Awaitable[None]]
+    policy: PolicyApplication,
+    billing: BillingApplication,
+    identity: IdentityApplication,
+    settle: Callable[[], Awaitable[None]],
 ) -> bool:
     """Load the demo set unless it is there already; answers whether it loaded anything.
 
@@ -52,13 +68,62 @@ async def load_demo_data(
         await asyncio.to_thread(_guide_whole_life_billing, policy, billing)
         await asyncio.to_thread(_accident_billing, billing)
         await settle()
+        await asyncio.to_thread(_register_demo_users, identity)
+        await settle()
     return True
 
 
+DEMO_OWNERS = {
+    # user: (certificate, first name, last name, email, date of birth)
+    "demo": ("0000100001", "Avery", "Demo", "demo@example.com", date(1983, 11, 1)),
+    "demo2": ("0000100002", "Robin", "Demo", "demo2@example.com", date(1979, 4, 23)),
+}
+
+
+def _register_demo_users(identity: IdentityApplication) -> None:
+    """The demo owners register through identity's three steps, like anyone else."""
+    for user, (number, first, last, email, born) in DEMO_OWNERS.items():
+        if identity.find_account(user) is not None:
+            continue
+        draft = identity.start_registration(
+            certificate_number=number,
+            first_name=first,
+            last_name=last,
+            email=email,
+            date_of_birth=born,
+            government_id=DEMO_GOVERNMENT_IDS[user],
+        )
+        identity.choose_credentials(
+            draft.registration_id,
+            user_id=user,
+            password=DEMO_PASSWORD,
+            security_questions=[(q, "demo") for q in SECURITY_QUESTIONS[:3]],
+        )
+        identity.complete_registration(draft.registration_id)
+
+
+def _contact(street: str, city: str, state: str, zip_code: str, email: str, cell: str):
+    return ContactInformation(
+        address=Address(street=[street], city=city, state=state, zip_code=zip_code),
+        phones=Phones(cell=cell),
+        preferred_contact_method="Cell Phone",
+        emails=[email],
+    )
+
+
 def _issue_certificates(policy: PolicyApplication) -> None:
+    avery = OwnerParty(
+        party_id=owner_party_id("demo"),
+        first_name="Avery",
+        last_name="Demo",
+        gender="Female",
+        date_of_birth=date(1983, 11, 1),
+        government_id=DEMO_GOVERNMENT_IDS["demo"],
+        contact=_contact("12 Elm Street", "Tolland", "CT", "06084", "demo@example.com",
+                         "860-555-0101"),
+    )  # fmt: skip
     policy.issue_certificate(
         certificate_number="0000100001",
-        owner_party_id=owner_party_id("demo"),
         product_code=ProductCode.WHOLE_LIFE,
         status=CertificateStatus.ACTIVE_PREMIUM_PAYING,
         application_date=date(2015, 9, 18),
@@ -67,10 +132,40 @@ def _issue_certificates(policy: PolicyApplication) -> None:
         payment_frequency=PaymentFrequency.MONTHLY.value,
         payment_method=PaymentMethod.DIRECT_PREMIUM_NOTICE.value,
         payor_name="Avery Demo",
-    )
+        owner=avery,
+        benefits=[
+            Benefit(
+                benefit_id="WL1",
+                coverage_code="WL",
+                status=CertificateStatus.ACTIVE_PREMIUM_PAYING.value,
+                effective_date=GUIDE_EFFECTIVE_DATE,
+                coverage_amount=Decimal("12137.00"),
+                net_benefit_value=Decimal("2612.49"),
+                insureds=[Insured(insured_id="I1", first_name="Avery", last_name="Demo",
+                                  relationship="Owner", date_of_birth=date(1983, 11, 1))],
+            )
+        ],
+        agents=[
+            Agent(name="Jordan Rivers", phone="860-555-0142", email="jrivers@agency.example"),
+            Agent(name="Casey Morgan", phone="860-555-0187", email="cmorgan@agency.example"),
+        ],
+        primary_dividend_option="Purchase Paid Up Additions",
+        net_cash_value=Decimal("2641.82"),
+        paid_up_additions_amount=Decimal("0.00"),
+        paid_up_additions_expiration_date=date(2024, 12, 1),
+    )  # fmt: skip
+    robin = OwnerParty(
+        party_id=owner_party_id("demo2"),
+        first_name="Robin",
+        last_name="Demo",
+        gender="Male",
+        date_of_birth=date(1979, 4, 23),
+        government_id=DEMO_GOVERNMENT_IDS["demo2"],
+        contact=_contact("48 River Road", "Springfield", "MA", "01103", "demo2@example.com",
+                         "413-555-0123"),
+    )  # fmt: skip
     policy.issue_certificate(
         certificate_number="0000100002",
-        owner_party_id=owner_party_id("demo2"),
         product_code=ProductCode.ACCIDENT,
         status=CertificateStatus.ACTIVE_PREMIUM_PAYING,
         application_date=date(2022, 1, 20),
@@ -79,7 +174,25 @@ def _issue_certificates(policy: PolicyApplication) -> None:
         payment_frequency=PaymentFrequency.MONTHLY.value,
         payment_method=PaymentMethod.ACH.value,
         payor_name="Robin Demo",
-    )
+        owner=robin,
+        benefits=[
+            Benefit(
+                benefit_id="AC1",
+                coverage_code="AC",
+                status=CertificateStatus.ACTIVE_PREMIUM_PAYING.value,
+                effective_date=ACCIDENT_EFFECTIVE_DATE,
+                insureds=[
+                    Insured(insured_id="I1", first_name="Robin", last_name="Demo",
+                            relationship="Owner", date_of_birth=date(1979, 4, 23)),
+                    Insured(insured_id="I2", first_name="Sky", last_name="Demo",
+                            relationship="Spouse", date_of_birth=date(1981, 6, 2)),
+                    Insured(insured_id="I3", first_name="Jamie", last_name="Demo",
+                            relationship="Child", date_of_birth=date(2012, 9, 14)),
+                ],
+            )
+        ],
+        agents=[Agent(name="Jordan Rivers", phone="860-555-0142", email="jrivers@agency.example")],
+    )  # fmt: skip
 
 
 def _guide_whole_life_billing(policy: PolicyApplication, billing: BillingApplication) -> None:

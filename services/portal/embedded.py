@@ -3,15 +3,21 @@ portal in ONE process, SQLite files under `var/`, in-process delivery through th
 outboxes, handlers and tracking as the distributed mode.
 
 HTTP layout of the one process:
-  /api/…, /health                 the portal (owner-facing)
+  /api/…, /health                 the portal (owner-facing; owner commands are forwarded
+                                  in-process to identity's and policy's own APIs)
   /backoffice/policy/…            policy's command API
   /backoffice/billing/…           billing's command API
+
+Mail: identity's dispatcher sends through SMTP to `SMTP_HOST:SMTP_PORT` (default
+127.0.0.1:8025); `portal run` starts a demo mailbox there that writes each message to
+`var/mail/*.eml`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -20,14 +26,28 @@ from fastapi import FastAPI
 from services.billing.api import create_billing_api
 from services.billing.application import BillingApplication
 from services.billing.main import billing_consumer, billing_outbox, build_billing
+from services.identity.api import create_identity_api
+from services.identity.application import IdentityApplication
+from services.identity.main import (
+    build_identity,
+    identity_consumer,
+    identity_mail_dispatcher,
+    identity_outbox,
+)
 from services.policy.api import create_policy_api
 from services.policy.application import PolicyApplication
 from services.policy.main import build_policy, policy_outbox
 from services.portal.api import create_portal_app
+from services.portal.gateway import CommandGateway
 from services.portal.main import build_read_store, portal_consumer
+from shared.clock import Clock
+from shared.mail import DemoMailbox, MailSettings
 from shared.messaging.inprocess import InProcessDelivery, TableDeadLetters
+from shared.personal_data import vault_at
 from shared.settings import Settings
 from shared.sqldb import make_engine
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +55,7 @@ class EmbeddedSystem:
     settings: Settings
     policy: PolicyApplication
     billing: BillingApplication
+    identity: IdentityApplication
     delivery: InProcessDelivery
     read_engine: object
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -45,47 +66,86 @@ class EmbeddedSystem:
     def close(self) -> None:
         self.policy.close()
         self.billing.close()
+        self.identity.close()
 
 
 def build_embedded(settings: Settings) -> EmbeddedSystem:
     policy = build_policy(settings)
     billing = build_billing(settings)
+    identity = build_identity(settings)
     read_engine = build_read_store(settings)
     dead_letters = TableDeadLetters(make_engine(f"sqlite:///{settings.sqlite_path('dlq')}"))
     outboxes = {
         outbox.topic: outbox
-        for outbox in (policy_outbox(policy, settings), billing_outbox(billing, settings))
+        for outbox in (
+            policy_outbox(policy, settings),
+            billing_outbox(billing, settings),
+            identity_outbox(identity, settings),
+        )
     }
     consumers = [
         billing_consumer(billing, settings, dead_letters),
+        identity_consumer(identity, settings, dead_letters),
         portal_consumer(read_engine, settings, dead_letters),
     ]
-    return EmbeddedSystem(
-        settings, policy, billing, InProcessDelivery(outboxes, consumers), read_engine
-    )
+    delivery = InProcessDelivery(outboxes, consumers)
+    return EmbeddedSystem(settings, policy, billing, identity, delivery, read_engine)
 
 
-def create_embedded_app(system: EmbeddedSystem, seed: bool = True) -> FastAPI:
-    """The one ASGI app; its lifespan runs in-process delivery (and the demo seed)."""
+def create_embedded_app(
+    system: EmbeddedSystem,
+    seed: bool = True,
+    mail: MailSettings | None = None,
+    demo_mailbox: bool = True,
+) -> FastAPI:
+    """The one ASGI app; its lifespan runs in-process delivery, the mail dispatcher, the demo
+    mailbox and the demo seed."""
     from services.portal.demo import load_demo_data
+
+    mail = mail or MailSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        mailbox = None
+        if demo_mailbox:
+            mailbox = DemoMailbox.from_settings(mail, system.settings.var_dir / "mail")
+            try:
+                mailbox.start()
+            except OSError as exc:  # something else listens there: use it as the SMTP server
+                log.warning("demo mailbox not started (%s); mail goes to %s", exc, mail.smtp_port)
+                mailbox = None
         await system.settle()
         if seed:
-            await load_demo_data(system.policy, system.billing, system.settle)
-        task = asyncio.create_task(system.delivery.run_forever(stop))
+            await load_demo_data(system.policy, system.billing, system.identity, system.settle)
+        tasks = [
+            asyncio.create_task(system.delivery.run_forever(stop)),
+            asyncio.create_task(identity_mail_dispatcher(system.identity, mail).run_forever(stop)),
+        ]
         system.ready.set()
         try:
             yield
         finally:
             stop.set()
-            await task
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await gateway.close()
+            if mailbox is not None:
+                mailbox.stop()
             system.close()
 
-    app = create_portal_app(system.read_engine, is_ready=system.ready.is_set)  # type: ignore[arg-type]
+    policy_api = create_policy_api(system.policy)
+    billing_api = create_billing_api(system.billing)
+    identity_api = create_identity_api(system.identity)
+    gateway = CommandGateway.in_process({"policy": policy_api, "identity": identity_api})
+    vault = vault_at(system.settings.database_url_for("keystore"))
+    app = create_portal_app(
+        system.read_engine,  # type: ignore[arg-type]
+        gateway,
+        vault.open,
+        clock=Clock(system.settings.as_of),
+        is_ready=system.ready.is_set,
+    )
     app.router.lifespan_context = lifespan
-    app.mount("/backoffice/policy", create_policy_api(system.policy))
-    app.mount("/backoffice/billing", create_billing_api(system.billing))
+    app.mount("/backoffice/policy", policy_api)
+    app.mount("/backoffice/billing", billing_api)
     return app

@@ -14,13 +14,13 @@ from services.portal.projections import SUBSCRIBED_TOPICS, portal_sink
 from services.portal.readmodels import ReadModel
 from shared.messaging.consumer import ConsumerCore, DeadLetters
 from shared.settings import Settings
-from shared.sqldb import make_engine
+from shared.sqldb import create_tables, make_engine
 
 
 def build_read_store(settings: Settings) -> Engine:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url_for("portal"))
-    ReadModel.metadata.create_all(engine)
+    create_tables(ReadModel.metadata, engine)
     return engine
 
 
@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from services.portal.api import create_portal_app
+    from services.portal.gateway import CommandGateway
+    from shared.clock import Clock
+    from shared.personal_data import vault_at
     from shared.runtime import configure_logging, run_consumer
     from shared.telemetry import setup_telemetry
 
@@ -44,8 +47,13 @@ def main(argv: list[str] | None = None) -> None:
     setup_telemetry(f"portal-{role}")
     engine = build_read_store(settings)
     if role == "api":
+        gateway = CommandGateway.over_http(
+            {"policy": settings.policy_url, "identity": settings.identity_url}
+        )
+        vault = vault_at(settings.database_url_for("keystore"))
+        web = create_portal_app(engine, gateway, vault.open, clock=Clock(settings.as_of))
         uvicorn.run(
-            create_portal_app(engine),
+            web,
             host=settings.host,
             port=settings.service_port or settings.port,
             log_level="warning",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MONEY = Numeric(14, 2)
@@ -32,6 +32,105 @@ class CertificateView(ReadModel):
     premium: Mapped[Decimal | None] = mapped_column(MONEY)
     payment_frequency: Mapped[str | None] = mapped_column(String(20))
     payment_method: Mapped[str | None] = mapped_column(String(40))
+    payor_name: Mapped[str | None] = mapped_column(String(200))
+    primary_dividend_option: Mapped[str | None] = mapped_column(String(80))
+    net_cash_value: Mapped[Decimal | None] = mapped_column(MONEY)
+    cash_value_as_of: Mapped[date | None] = mapped_column(Date)
+    paid_up_additions_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    paid_up_additions_expiration_date: Mapped[date | None] = mapped_column(Date)
+
+
+class BenefitView(ReadModel):
+    __tablename__ = "benefits"
+
+    certificate_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    benefit_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    product_name: Mapped[str] = mapped_column(String(120))
+    coverage_code: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(40))
+    effective_date: Mapped[date] = mapped_column(Date)
+    coverage_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    net_benefit_value: Mapped[Decimal | None] = mapped_column(MONEY)
+
+
+class InsuredView(ReadModel):
+    """An insured person on a benefit (the owner or a dependent); DOB stays sealed at rest."""
+
+    __tablename__ = "insureds"
+
+    certificate_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    benefit_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    insured_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(120))
+    last_name: Mapped[str] = mapped_column(String(120))
+    relationship: Mapped[str] = mapped_column(String(20))
+    date_of_birth_sealed: Mapped[str] = mapped_column(String(400))
+    birth_year_month: Mapped[str] = mapped_column(String(7))
+
+
+class LoanView(ReadModel):
+    __tablename__ = "loans"
+
+    certificate_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    benefit_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    loan_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    taken_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    interest_rate: Mapped[Decimal] = mapped_column(MONEY)
+    balance: Mapped[Decimal] = mapped_column(MONEY)
+    last_repaid_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AgentView(ReadModel):
+    __tablename__ = "agents"
+
+    certificate_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
+
+
+class OwnerProfileView(ReadModel):
+    """Personal Information (read-only) and Contact Information of one owner party."""
+
+    __tablename__ = "owner_profiles"
+
+    party_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name_type: Mapped[str] = mapped_column(String(20))
+    first_name: Mapped[str] = mapped_column(String(120))
+    last_name: Mapped[str] = mapped_column(String(120))
+    gender: Mapped[str | None] = mapped_column(String(20))
+    relationship: Mapped[str] = mapped_column(String(20))
+    date_of_birth_sealed: Mapped[str] = mapped_column(String(400))
+    government_id_last4: Mapped[str] = mapped_column(String(4))
+    contact: Mapped[dict] = mapped_column(JSON)
+
+
+class PortalUserView(ReadModel):
+    """A registered portal user (from identity's events): who owns which party."""
+
+    __tablename__ = "portal_users"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    party_id: Mapped[str] = mapped_column(String(36), index=True)
+    preferred_language: Mapped[str] = mapped_column(String(20))
+    preferred_date_format: Mapped[str] = mapped_column(String(12))
+
+
+class PortalSessionView(ReadModel):
+    """A signed-in session, known by the SHA-256 digest of its token only."""
+
+    __tablename__ = "portal_sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(36), unique=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    party_id: Mapped[str] = mapped_column(String(36))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class BillingView(ReadModel):

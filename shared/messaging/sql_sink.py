@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.messaging.records import Delivery
+from shared.sqldb import create_tables
 
 tracking_metadata = MetaData()
 
@@ -44,7 +45,7 @@ class SqlSink:
         self.engine = engine
         self.name = name
         self.projectors = projectors
-        tracking_metadata.create_all(engine)
+        create_tables(tracking_metadata, engine)
 
     def position(self, topic: str, partition: int) -> int | None:
         with Session(self.engine) as session:

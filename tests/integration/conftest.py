@@ -29,10 +29,19 @@ from tests.conftest import Infra
 pytestmark = pytest.mark.integration
 
 
+SERVICE_DATABASES = ("policy", "billing", "portal", "identity", "keystore")
+
+
 def create_databases(database_url: str, names: list[str]) -> None:
     with psycopg.connect(database_url, autocommit=True) as connection:
         for name in names:
             connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_databases(database_url: str, names: list[str]) -> None:
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        for name in names:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -90,7 +99,8 @@ async def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: 
 @pytest.fixture
 async def stack(infra: Infra) -> AsyncIterator[Stack]:
     suffix = "_t" + uuid.uuid4().hex[:10]
-    create_databases(infra.database_url, [f"{n}{suffix}" for n in ("policy", "billing", "portal")])
+    databases = [f"{name}{suffix}" for name in SERVICE_DATABASES]
+    create_databases(infra.database_url, databases)
     settings = Settings(
         PORTAL_MODE="distributed",
         DATABASE_URL=infra.database_url,
@@ -121,3 +131,4 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
         policy.close()
         billing.close()
         read_engine.dispose()
+        drop_databases(infra.database_url, databases)

@@ -1,5 +1,6 @@
 """`make up`'s topology for real: one OS process per service API, relay, consumer group and
-the portal API, talking through the real broker and databases; driven over HTTP."""
+mailer, and the portal API, talking through the real broker and databases; driven over HTTP
+as a clerk and an owner would."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,8 @@ import pytest
 
 from shared.settings import REPO_ROOT
 from tests.conftest import Infra
+from tests.factories import certificate_body
+from tests.integration.conftest import SERVICE_DATABASES, drop_databases
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +29,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(check: Callable[[], object], what: str, timeout: float = 60.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout}s"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def topology(infra: Infra, tmp_path: Path):
     suffix = "_p" + uuid.uuid4().hex[:10]
-    ports = {"PORT": free_port(), "POLICY_PORT": free_port(), "BILLING_PORT": free_port()}
+    ports = {
+        "PORT": free_port(),
+        "POLICY_PORT": free_port(),
+        "BILLING_PORT": free_port(),
+        "IDENTITY_PORT": free_port(),
+        "SMTP_PORT": free_port(),
+    }
     env = {
         **os.environ,
         **{k: str(v) for k, v in ports.items()},
@@ -37,56 +57,110 @@ def topology(infra: Infra, tmp_path: Path):
         "DATABASE_URL": infra.database_url,
         "DATABASE_SUFFIX": suffix,
         "TOPIC_PREFIX": suffix.lstrip("_") + ".",
+        "PII_HMAC_SECRET": "ab" * 32,
     }
     up = subprocess.run(
         [str(REPO_ROOT / "deploy" / "up.sh")], env=env, capture_output=True, text=True, timeout=120
     )
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        yield ports, tmp_path / "run"
+        yield {k: f"http://127.0.0.1:{v}" for k, v in ports.items()}, tmp_path / "run"
     finally:
         subprocess.run([str(REPO_ROOT / "deploy" / "down.sh")], env=env, timeout=60, check=False)
+        drop_databases(infra.database_url, [f"{name}{suffix}" for name in SERVICE_DATABASES])
 
 
-def test_issue_and_pay_across_processes(topology) -> None:
-    ports, run_dir = topology
-    policy = f"http://127.0.0.1:{ports['POLICY_PORT']}"
-    billing = f"http://127.0.0.1:{ports['BILLING_PORT']}"
-    portal = f"http://127.0.0.1:{ports['PORT']}"
-    assert sorted(p.stem for p in run_dir.glob("*.pid")) == [
-        "billing-api", "billing-consumer", "billing-relay",
-        "policy-api", "policy-relay", "portal-api", "portal-consumer",
-    ]  # fmt: skip
-    issued = httpx.post(
-        f"{policy}/certificates",
+def test_issue_register_update_contact_and_pay_across_processes(topology) -> None:
+    urls, run_dir = topology
+    policy, billing, portal = urls["POLICY_PORT"], urls["BILLING_PORT"], urls["PORT"]
+    assert len(list(run_dir.glob("*.pid"))) == 11  # one process per role
+
+    # A clerk issues a Critical Illness certificate to Sam.
+    body = certificate_body(
+        "0000200001",
+        owner="sam",
+        product_code="CI",
+        premium="12.34",
+        frequency="Quarterly",
+        effective_date="2023-02-01",
+        application_date="2023-01-10",
+    )
+    issued = httpx.post(f"{policy}/certificates", json=body)
+    assert issued.status_code == 201, issued.text
+
+    # Sam registers in three steps; identity knows the owner from policy's events only.
+    def step1() -> httpx.Response | None:
+        answer = httpx.post(
+            f"{portal}/api/registration/personal",
+            json={
+                "user_type": "Certificate Owner",
+                "certificate_number": "200001",  # padded to 10 digits
+                "name_type": "Person",
+                "first_name": "Sam",
+                "last_name": "Demo",
+                "email": "sam@example.com",
+                "date_of_birth": "11/01/1983",
+                "government_id": "123-45-6789",
+            },
+        )
+        return answer if answer.status_code == 201 else None
+
+    registration_id = wait_for(step1, "identity learning the owner").json()["registration_id"]
+    questions = httpx.get(f"{portal}/api/registration/security-questions").json()["questions"]
+    step2 = httpx.post(
+        f"{portal}/api/registration/credentials",
         json={
-            "certificate_number": "0000200001",
-            "owner_party_id": "6e5527cd-c29f-5604-bdcf-b2b3e7355a7d",
-            "product_code": "CI",
-            "application_date": "2023-01-10",
-            "effective_date": "2023-02-01",
-            "premium": "12.34",
-            "payment_frequency": "Quarterly",
-            "payment_method": "List Bill",
-            "payor_name": "Employer Payroll",
+            "registration_id": registration_id,
+            "user_id": "sam.demo",
+            "password": "Blue-Harbor-77!",
+            "security_questions": [{"question": q, "answer": "blue"} for q in questions[:3]],
         },
     )
-    assert issued.status_code == 201, issued.text
-    deadline = time.monotonic() + 60
-    while httpx.get(f"{billing}/accounts/0000200001").status_code != 200:
-        assert time.monotonic() < deadline, "billing never opened the account"
-        time.sleep(0.1)
+    assert step2.status_code == 200, step2.text
+    step3 = httpx.post(
+        f"{portal}/api/registration/preferences", json={"registration_id": registration_id}
+    )
+    assert step3.status_code == 201, step3.text
+
+    session = httpx.post(
+        f"{portal}/api/session", json={"user_id": "sam.demo", "password": "Blue-Harbor-77!"}
+    )
+    assert session.status_code == 201, session.text
+    auth = {"Authorization": f"Bearer {session.json()['token']}"}
+    insurance = httpx.get(f"{portal}/api/certificates", headers=auth).json()
+    summary = insurance["products"][0]["certificates"][0]
+    assert summary["certificate_number"] == "0000200001"
+    assert summary["coverage_amount"] is None  # CI: no coverage amount shown
+    assert summary["actions"][-1]["label"] == "View Claims"
+
+    # Sam updates the contact information: policy records it, the read model follows.
+    contact = {
+        "address": {"street": ["3 Pier Rd"], "city": "Groton", "state": "CT", "zip_code": "06340"},
+        "emails": ["sam.new@example.com"],
+    }
+    updated = httpx.put(f"{portal}/api/profile", json=contact, headers=auth)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["contact"]["address"]["city"] == "Groton"
+    certificate = httpx.get(f"{policy}/certificates/0000200001")
+    assert certificate.status_code == 200
+
+    # A payment of two quarterly premiums advances the paid-to date by six months.
+    wait_for(
+        lambda: httpx.get(f"{billing}/accounts/0000200001").status_code == 200,
+        "billing opening the account",
+    )
     paid = httpx.post(
         f"{billing}/accounts/0000200001/payments",
         json={"amount": "24.68", "transaction_date": "2023-02-03"},
     )
     assert paid.status_code == 201, paid.text
-    while True:  # received, then applied: two events, projected one after the other
-        page = httpx.get(f"{portal}/api/certificates/0000200001/billing")
-        if page.status_code == 200 and page.json()["payor"]["paid_to_date"] == "2023-08-01":
-            break  # two quarterly premiums
-        assert time.monotonic() < deadline, page.text
-        time.sleep(0.1)
-    body = page.json()
-    assert body["payment_history"]["total"] == 1
-    assert body["billing"]["payment_frequency"] == "Quarterly"
+
+    def paid_to() -> str | None:
+        page = httpx.get(f"{portal}/api/certificates/0000200001/billing", headers=auth)
+        return page.json()["payor"]["paid_to_date"] if page.status_code == 200 else None
+
+    wait_for(lambda: paid_to() == "2023-08-01", "the portal showing the new paid-to date")
+
+    # Log-out revokes the token for every later request.
+    assert httpx.request("DELETE", f"{portal}/api/session", headers=auth).status_code == 204
+    assert httpx.get(f"{portal}/api/certificates", headers=auth).status_code == 401

@@ -12,26 +12,14 @@ from sqlalchemy.orm import Session
 from services.portal.queries import NotFound, billing_detail
 from shared.messaging.kafka import KafkaPublisher
 from shared.sqldb import make_engine
+from tests.factories import certificate_body
 from tests.integration.conftest import Stack, eventually
 
 pytestmark = pytest.mark.integration
 
-CERTIFICATE = {
-    "owner_party_id": "6e5527cd-c29f-5604-bdcf-b2b3e7355a7d",
-    "product_code": "WL",
-    "application_date": "2015-09-18",
-    "effective_date": "2015-12-01",
-    "premium": "44.00",
-    "payment_frequency": "Monthly",
-    "payment_method": "Direct Premium Notice",
-    "payor_name": "Avery Demo",
-}
-
 
 async def issue(stack: Stack, number: str) -> None:
-    response = await stack.policy_api.post(
-        "/certificates", json={**CERTIFICATE, "certificate_number": number}
-    )
+    response = await stack.policy_api.post("/certificates", json=certificate_body(number))
     assert response.status_code == 201, response.text
 
 

@@ -8,8 +8,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.telemetry import setup_telemetry
+from tests.factories import certificate_body
 from tests.integration.conftest import Stack, eventually
-from tests.integration.test_paid_to_through_kafka import CERTIFICATE
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ async def test_a_command_trace_continues_in_kafka_and_in_every_consumer(stack: S
 
     response = await stack.policy_api.post(
         "/certificates",
-        json={**CERTIFICATE, "certificate_number": "0000300001"},
+        json=certificate_body("0000300001"),
         headers={"traceparent": CALLER},
     )
     assert response.status_code == 201, response.text

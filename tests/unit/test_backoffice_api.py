@@ -93,25 +93,26 @@ def test_zero_padded_certificate_number_on_input(billing: BillingApplication) ->
 
 
 def test_issue_certificate_validation() -> None:
+    from tests.factories import certificate_body
+
     policy = PolicyApplication()
     client = TestClient(create_policy_api(policy))
-    body = {
-        "certificate_number": "275",
-        "owner_party_id": "6e5527cd-c29f-5604-bdcf-b2b3e7355a7d",
-        "product_code": "WL",
-        "application_date": "2015-09-18",
-        "effective_date": "2015-12-01",
-        "premium": "44.00",
-        "payment_frequency": "Monthly",
-        "payment_method": "Direct Premium Notice",
-        "payor_name": "Avery Demo",
-    }
-    assert client.post("/certificates", json={**body, "premium": "-1"}).status_code == 422
-    assert client.post("/certificates", json={**body, "product_code": "XX"}).status_code == 422
-    assert (
-        client.post("/certificates", json={**body, "effective_date": "2015-01-01"}).status_code
-        == 422
-    )
+    body = certificate_body("275")
+    owner = body["owner"]
+    bad_bodies = [
+        ({**body, "premium": "-1"}, "premium"),
+        ({**body, "product_code": "XX"}, "product_code"),
+        ({**body, "owner": {**owner, "government_id": "123456789"}}, "owner.government_id"),
+        ({**body, "owner": {**owner, "date_of_birth": "11/01/1983"}}, "owner.date_of_birth"),
+        ({**body, "benefits": []}, "benefits"),
+    ]
+    for bad, field in bad_bodies:
+        response = client.post("/certificates", json=bad)
+        assert response.status_code == 422, field
+        assert response.json()["errors"][0]["field"] == field
+    response = client.post("/certificates", json={**body, "effective_date": "2015-01-01"})
+    assert response.status_code == 422
+    assert "effective date" in response.json()["detail"]
     assert recorded(policy) == 0
     created = client.post("/certificates", json=body)
     assert created.status_code == 201

@@ -1,8 +1,4 @@
-"""Projections: integration events → read models. The same code in both modes.
-
-Order between topics is not guaranteed (policy's and billing's events travel separately), so
-every projector upserts only the columns its event knows about.
-"""
+"""Billing's events → Billing/Payment Detail (payor, billing information, payment history)."""
 
 from __future__ import annotations
 
@@ -11,44 +7,9 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.portal.readmodels import BillingView, CertificateView, PaymentView
-from shared.contracts import billing, policy
+from services.portal.readmodels import BillingView, PaymentView
+from shared.contracts import billing
 from shared.contracts.envelope import Envelope
-from shared.messaging.sql_sink import Projector, SqlSink
-
-CONSUMER_NAME = "portal"
-SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC]
-
-
-def _certificate(session: Session, number: str) -> CertificateView:
-    row = session.get(CertificateView, number)
-    if row is None:
-        row = CertificateView(certificate_number=number)
-        session.add(row)
-    return row
-
-
-def certificate_issued(session: Session, _: Envelope, event: policy.CertificateIssued) -> None:
-    row = _certificate(session, event.certificate_number)
-    row.owner_party_id = str(event.owner_party_id)
-    row.product_code = event.product_code
-    row.product_name = event.product_name
-    row.status = event.status
-    row.status_date = event.effective_date
-    row.currency = event.currency
-    row.application_date = event.application_date
-    row.effective_date = event.effective_date
-    row.premium = event.premium
-    row.payment_frequency = event.payment_frequency.value
-    row.payment_method = event.payment_method.value
-
-
-def certificate_status_changed(
-    session: Session, _: Envelope, event: policy.CertificateStatusChanged
-) -> None:
-    row = _certificate(session, event.certificate_number)
-    row.status = event.status
-    row.status_date = event.status_date
 
 
 def billing_account_opened(
@@ -120,15 +81,9 @@ def premium_billed(session: Session, _: Envelope, event: billing.PremiumBilled) 
     )
 
 
-PROJECTORS: dict[type, Projector] = {
-    policy.CertificateIssued: certificate_issued,
-    policy.CertificateStatusChanged: certificate_status_changed,
+PROJECTORS = {
     billing.BillingAccountOpened: billing_account_opened,
     billing.PaymentReceived: payment_received,
     billing.PaymentApplied: payment_applied,
     billing.PremiumBilled: premium_billed,
 }
-
-
-def portal_sink(engine) -> SqlSink:
-    return SqlSink(engine, CONSUMER_NAME, PROJECTORS)

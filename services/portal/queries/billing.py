@@ -1,34 +1,26 @@
-"""Read-only queries over the read models; the API and the pages both call these."""
+"""Billing/Payment Detail: payor, billing information and payment history."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.portal.readmodels import BillingView, CertificateView, PaymentView
+from services.portal.queries.common import NotFound, Out, owned_certificate
+from services.portal.readmodels import BillingView, PaymentView
 from shared.contracts.types import Money
 
 
-class NotFound(LookupError):
-    """A record that does not exist or is not the signed-in owner's (both answer 404)."""
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class Payor(_Out):
+class Payor(Out):
     name: str
     effective_date: date
     paid_to_date: date
     status: str | None
 
 
-class BillingInformation(_Out):
+class BillingInformation(Out):
     billed_to_date: date
     payment_frequency: str
     premium: Money
@@ -37,7 +29,7 @@ class BillingInformation(_Out):
     last_payment_date: date | None
 
 
-class PaymentRow(_Out):
+class PaymentRow(Out):
     payment_id: str
     transaction_date: date
     apply_date: date
@@ -47,7 +39,7 @@ class PaymentRow(_Out):
     state: str
 
 
-class PaymentHistory(_Out):
+class PaymentHistory(Out):
     from_date: date | None
     through_date: date | None
     page: int
@@ -56,7 +48,7 @@ class PaymentHistory(_Out):
     items: list[PaymentRow]
 
 
-class BillingDetail(_Out):
+class BillingDetail(Out):
     certificate_number: str
     currency: str
     payor: Payor
@@ -74,12 +66,9 @@ def billing_detail(
     page: int = 1,
     size: int = 10,
 ) -> BillingDetail:
+    certificate = owned_certificate(session, certificate_number, owner_party_id)
     account = session.get(BillingView, certificate_number)
-    certificate = session.get(CertificateView, certificate_number)
-    if account is None or (
-        owner_party_id is not None
-        and (certificate is None or certificate.owner_party_id != owner_party_id)
-    ):
+    if account is None:
         raise NotFound(f"certificate {certificate_number} not found")
     conditions = [PaymentView.certificate_number == certificate_number]
     if from_date:

@@ -1,0 +1,113 @@
+"""Composition root of the identity service's processes: `api`, `relay`, `consumer`, `mailer`.
+
+- `api`: the HTTP command API (port 8103 unless SERVICE_PORT);
+- `relay`: identity's outbox → Kafka `identity.events`;
+- `consumer`: consumer group `identity` on policy.events (the owners registry);
+- `mailer`: the mail dispatcher loop (mail_outbox → SMTP_HOST:SMTP_PORT).
+
+The embedded root (`services/portal/embedded.py`) builds the same objects with
+`build_identity`, `identity_outbox`, `identity_consumer` and `identity_mail_dispatcher`, and
+runs `dispatcher.run_forever(stop)` next to in-process delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+from services.identity.application import IdentityApplication
+from services.identity.consumers import SUBSCRIBED_TOPICS, identity_sink
+from services.identity.credentials import Credentials
+from services.identity.integration import to_integration
+from services.identity.tables import identity_engine
+from shared.contracts.identity import TOPIC
+from shared.eventstore import eventstore_env
+from shared.mail import MailDispatcher, MailSettings, SmtpSender
+from shared.messaging.consumer import ConsumerCore, DeadLetters
+from shared.messaging.outbox import Outbox
+from shared.personal_data import KeyedHash
+from shared.settings import Settings
+from shared.sqldb import schema_setup_lock
+
+DEFAULT_PORT = 8103
+
+
+def build_identity(
+    settings: Settings,
+    *,
+    credentials: Credentials | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> IdentityApplication:
+    """Identity's application on its own database (event store and tables on one URL)."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url_for("identity")
+    extra = {"clock": clock} if clock else {}
+    with schema_setup_lock(url):
+        return IdentityApplication(
+            env=eventstore_env(url, settings.eventstore_recorder),
+            keyed_hash=KeyedHash(settings.keyed_hash_secret()),
+            engine=identity_engine(url),
+            credentials=credentials,
+            **extra,
+        )
+
+
+def identity_outbox(app: IdentityApplication, settings: Settings) -> Outbox:
+    return Outbox(app, settings.topic(TOPIC), to_integration)
+
+
+def identity_consumer(
+    app: IdentityApplication, settings: Settings, dead_letters: DeadLetters | None = None
+) -> ConsumerCore:
+    topics = [settings.topic(t) for t in SUBSCRIBED_TOPICS]
+    return ConsumerCore(identity_sink(app.engine), topics, dead_letters)  # type: ignore[arg-type]
+
+
+def identity_mail_dispatcher(
+    app: IdentityApplication, mail_settings: MailSettings | None = None
+) -> MailDispatcher:
+    mail_settings = mail_settings or MailSettings()
+    sender = SmtpSender.from_settings(mail_settings)
+    return MailDispatcher(app.mail, sender, mail_settings.mail_from, clock=app.clock)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    from services.identity.api import create_identity_api
+    from shared.runtime import configure_logging, run_consumer, run_relay, stop_on_signals
+    from shared.telemetry import setup_telemetry
+
+    role = (argv or sys.argv[1:] or ["api"])[0]
+    settings = Settings(PORTAL_MODE="distributed")
+    configure_logging(settings.log_level)
+    setup_telemetry(f"identity-{role}")
+    app = build_identity(settings)
+    bootstrap = settings.kafka_bootstrap_servers
+    if role == "api":
+        uvicorn.run(
+            create_identity_api(app),
+            host=settings.host,
+            port=settings.service_port or DEFAULT_PORT,
+            log_level="warning",
+        )
+    elif role == "relay":
+        asyncio.run(run_relay(identity_outbox(app, settings), bootstrap))
+    elif role == "consumer":
+        asyncio.run(
+            run_consumer(identity_consumer(app, settings), bootstrap, settings.topic("identity"))
+        )
+    elif role == "mailer":
+
+        async def dispatch() -> None:
+            await identity_mail_dispatcher(app).run_forever(stop_on_signals())
+
+        asyncio.run(dispatch())
+    else:
+        raise SystemExit(f"unknown role {role!r}: use api, relay, consumer or mailer")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Projections: integration events → read models. The same code in both modes.
+
+Order between topics is not guaranteed (policy's, billing's and identity's events travel
+separately), so every projector upserts only the columns its event knows about.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from services.portal.projections import billing as billing_projections
+from services.portal.projections import certificates, sessions
+from shared.contracts import billing, identity, policy
+from shared.messaging.sql_sink import Projector, SqlSink
+
+CONSUMER_NAME = "portal"
+SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC, identity.TOPIC]
+
+PROJECTORS: dict[type, Projector] = {
+    **certificates.PROJECTORS,
+    **billing_projections.PROJECTORS,
+    **sessions.PROJECTORS,
+}
+
+
+def portal_sink(engine: Engine) -> SqlSink:
+    return SqlSink(engine, CONSUMER_NAME, PROJECTORS)
