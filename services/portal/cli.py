@@ -42,7 +42,12 @@ def run(
     typer.echo(f"Portal: {url}   (health: {url}/health, data: {settings.var_dir})")
     for user, number in DEMO_USERS.items():
         typer.echo(f"Demo login: {user} / {DEMO_PASSWORD}   certificate {number}")
-    typer.echo(f"Try: curl {url}/api/certificates/0000100001/billing")
+    typer.echo(
+        f"Try: curl -X POST {url}/api/session -H 'content-type: application/json' "
+        f"""-d '{{"user_id": "demo", "password": "{DEMO_PASSWORD}"}}'"""
+    )
+    typer.echo(f"     then: curl -H 'Authorization: Bearer <token>' {url}/api/certificates")
+    typer.echo(f"Mail sent by the portal lands in {settings.var_dir / 'mail'}")
     uvicorn.run(web, host=settings.host, port=settings.port, log_level="warning")
 
 
