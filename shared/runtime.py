@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from shared.messaging.consumer import ConsumerCore
 from shared.messaging.kafka import (
@@ -20,6 +22,7 @@ from shared.messaging.kafka import (
 )
 from shared.messaging.outbox import Outbox
 from shared.messaging.relay import Relay
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +76,52 @@ def configure_logging(level: str = "INFO") -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def start_process(service: str, argv: list[str] | None) -> tuple[Settings, str]:
+    """The first lines of every service process: settings, role, logging, telemetry."""
+    import sys
+
+    from shared.telemetry import setup_telemetry
+
+    role = (argv or sys.argv[1:] or ["api"])[0]
+    settings = Settings(PORTAL_MODE="distributed")
+    configure_logging(settings.log_level)
+    setup_telemetry(f"{service}-{role}")
+    return settings, role
+
+
+def run_role(
+    service: str,
+    role: str,
+    settings: Settings,
+    *,
+    port: int,
+    api: Callable[[], Any] | None = None,
+    outbox: Callable[[], Outbox] | None = None,
+    consumer: Callable[[], ConsumerCore] | None = None,
+    others: dict[str, Callable[[], Awaitable[None]]] | None = None,
+) -> None:
+    """Run one role of a service process: its HTTP API, its relay, its consumer group member,
+    or another long-running loop (`others`)."""
+    bootstrap = settings.kafka_bootstrap_servers
+    if role == "api" and api is not None:
+        import uvicorn
+
+        uvicorn.run(
+            api(), host=settings.host, port=settings.service_port or port, log_level="warning"
+        )
+    elif role == "relay" and outbox is not None:
+        asyncio.run(run_relay(outbox(), bootstrap))
+    elif role == "consumer" and consumer is not None:
+        asyncio.run(run_consumer(consumer(), bootstrap, settings.topic(service)))
+    elif others and role in others:
+        asyncio.run(others[role]())
+    else:
+        roles = [
+            name
+            for name, given in (("api", api), ("relay", outbox), ("consumer", consumer))
+            if given
+        ]
+        roles += list(others or {})
+        raise SystemExit(f"unknown role {role!r} for {service}: use {', '.join(roles)}")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 from services.billing.application import BillingApplication
 from services.billing.consumers import SUBSCRIBED_TOPICS, billing_sink
 from services.billing.integration import to_integration
@@ -37,33 +34,20 @@ def billing_consumer(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
     from services.billing.api import create_billing_api
-    from shared.runtime import configure_logging, run_consumer, run_relay
-    from shared.telemetry import setup_telemetry
+    from shared.runtime import run_role, start_process
 
-    role = (argv or sys.argv[1:] or ["api"])[0]
-    settings = Settings(PORTAL_MODE="distributed")
-    configure_logging(settings.log_level)
-    setup_telemetry(f"billing-{role}")
+    settings, role = start_process("billing", argv)
     app = build_billing(settings)
-    bootstrap = settings.kafka_bootstrap_servers
-    if role == "api":
-        uvicorn.run(
-            create_billing_api(app),
-            host=settings.host,
-            port=settings.service_port or DEFAULT_PORT,
-            log_level="warning",
-        )
-    elif role == "relay":
-        asyncio.run(run_relay(billing_outbox(app, settings), bootstrap))
-    elif role == "consumer":
-        asyncio.run(
-            run_consumer(billing_consumer(app, settings), bootstrap, settings.topic("billing"))
-        )
-    else:
-        raise SystemExit(f"unknown role {role!r}: use api, relay or consumer")
+    run_role(
+        "billing",
+        role,
+        settings,
+        port=DEFAULT_PORT,
+        api=lambda: create_billing_api(app),
+        outbox=lambda: billing_outbox(app, settings),
+        consumer=lambda: billing_consumer(app, settings),
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ runs `dispatcher.run_forever(stop)` next to in-process delivery.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections.abc import Callable
 from datetime import datetime
 
@@ -74,39 +72,25 @@ def identity_mail_dispatcher(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
     from services.identity.api import create_identity_api
-    from shared.runtime import configure_logging, run_consumer, run_relay, stop_on_signals
-    from shared.telemetry import setup_telemetry
+    from shared.runtime import run_role, start_process, stop_on_signals
 
-    role = (argv or sys.argv[1:] or ["api"])[0]
-    settings = Settings(PORTAL_MODE="distributed")
-    configure_logging(settings.log_level)
-    setup_telemetry(f"identity-{role}")
+    settings, role = start_process("identity", argv)
     app = build_identity(settings)
-    bootstrap = settings.kafka_bootstrap_servers
-    if role == "api":
-        uvicorn.run(
-            create_identity_api(app),
-            host=settings.host,
-            port=settings.service_port or DEFAULT_PORT,
-            log_level="warning",
-        )
-    elif role == "relay":
-        asyncio.run(run_relay(identity_outbox(app, settings), bootstrap))
-    elif role == "consumer":
-        asyncio.run(
-            run_consumer(identity_consumer(app, settings), bootstrap, settings.topic("identity"))
-        )
-    elif role == "mailer":
 
-        async def dispatch() -> None:
-            await identity_mail_dispatcher(app).run_forever(stop_on_signals())
+    async def mailer() -> None:
+        await identity_mail_dispatcher(app).run_forever(stop_on_signals())
 
-        asyncio.run(dispatch())
-    else:
-        raise SystemExit(f"unknown role {role!r}: use api, relay, consumer or mailer")
+    run_role(
+        "identity",
+        role,
+        settings,
+        port=DEFAULT_PORT,
+        api=lambda: create_identity_api(app),
+        outbox=lambda: identity_outbox(app, settings),
+        consumer=lambda: identity_consumer(app, settings),
+        others={"mailer": mailer},
+    )
 
 
 if __name__ == "__main__":

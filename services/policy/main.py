@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 from services.policy.application import PolicyApplication
 from services.policy.integration import PolicyContracts
 from shared.contracts.policy import TOPIC
@@ -32,28 +29,19 @@ def policy_outbox(app: PolicyApplication, settings: Settings) -> Outbox:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
     from services.policy.api import create_policy_api
-    from shared.runtime import configure_logging, run_relay
-    from shared.telemetry import setup_telemetry
+    from shared.runtime import run_role, start_process
 
-    role = (argv or sys.argv[1:] or ["api"])[0]
-    settings = Settings(PORTAL_MODE="distributed")
-    configure_logging(settings.log_level)
-    setup_telemetry(f"policy-{role}")
+    settings, role = start_process("policy", argv)
     app = build_policy(settings)
-    if role == "api":
-        uvicorn.run(
-            create_policy_api(app),
-            host=settings.host,
-            port=settings.service_port or DEFAULT_PORT,
-            log_level="warning",
-        )
-    elif role == "relay":
-        asyncio.run(run_relay(policy_outbox(app, settings), settings.kafka_bootstrap_servers))
-    else:
-        raise SystemExit(f"unknown role {role!r}: use api or relay")
+    run_role(
+        "policy",
+        role,
+        settings,
+        port=DEFAULT_PORT,
+        api=lambda: create_policy_api(app),
+        outbox=lambda: policy_outbox(app, settings),
+    )
 
 
 if __name__ == "__main__":

@@ -5,9 +5,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 from sqlalchemy.engine import Engine
 
 from services.portal.projections import SUBSCRIBED_TOPICS, portal_sink
@@ -32,42 +29,30 @@ def portal_consumer(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
     from services.portal.api import create_portal_app
     from services.portal.gateway import CommandGateway
     from shared.clock import Clock
     from shared.personal_data import vault_at
-    from shared.runtime import configure_logging, run_consumer
-    from shared.telemetry import setup_telemetry
+    from shared.runtime import run_role, start_process
 
-    role = (argv or sys.argv[1:] or ["api"])[0]
-    settings = Settings(PORTAL_MODE="distributed")
-    configure_logging(settings.log_level)
-    setup_telemetry(f"portal-{role}")
+    settings, role = start_process("portal", argv)
     engine = build_read_store(settings)
-    if role == "api":
+
+    def api():
         gateway = CommandGateway.over_http(
             {"policy": settings.policy_url, "identity": settings.identity_url}
         )
         vault = vault_at(settings.database_url_for("keystore"))
-        web = create_portal_app(engine, gateway, vault.open, clock=Clock(settings.as_of))
-        uvicorn.run(
-            web,
-            host=settings.host,
-            port=settings.service_port or settings.port,
-            log_level="warning",
-        )
-    elif role == "consumer":
-        asyncio.run(
-            run_consumer(
-                portal_consumer(engine, settings),
-                settings.kafka_bootstrap_servers,
-                settings.topic("portal"),
-            )
-        )
-    else:
-        raise SystemExit(f"unknown role {role!r}: use api or consumer")
+        return create_portal_app(engine, gateway, vault.open, clock=Clock(settings.as_of))
+
+    run_role(
+        "portal",
+        role,
+        settings,
+        port=settings.port,
+        api=api,
+        consumer=lambda: portal_consumer(engine, settings),
+    )
 
 
 if __name__ == "__main__":

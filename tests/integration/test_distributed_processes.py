@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from shared.settings import REPO_ROOT
@@ -29,7 +30,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(check: Callable[[], object], what: str, timeout: float = 60.0) -> object:
+def wait_for(check: Callable[[], object], what: str, timeout: float = 90.0) -> object:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -64,7 +65,10 @@ def topology(infra: Infra, tmp_path: Path):
     )
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        yield {k: f"http://127.0.0.1:{v}" for k, v in ports.items()}, tmp_path / "run"
+        urls = {k: f"http://127.0.0.1:{v}" for k, v in ports.items()}
+        base = infra.database_url.rsplit("/", 1)[0]
+        urls["identity_database"] = f"{base}/identity{suffix}"
+        yield urls, tmp_path / "run"
     finally:
         subprocess.run([str(REPO_ROOT / "deploy" / "down.sh")], env=env, timeout=60, check=False)
         drop_databases(infra.database_url, [f"{name}{suffix}" for name in SERVICE_DATABASES])
@@ -88,7 +92,18 @@ def test_issue_register_update_contact_and_pay_across_processes(topology) -> Non
     issued = httpx.post(f"{policy}/certificates", json=body)
     assert issued.status_code == 201, issued.text
 
-    # Sam registers in three steps; identity knows the owner from policy's events only.
+    # Identity knows owners from policy's events only. Wait until its registry has Sam without
+    # trying to register: every premature attempt would count as a mismatch (5 throttle it).
+    def identity_knows_sam() -> bool:
+        with psycopg.connect(urls["identity_database"]) as connection:
+            row = connection.execute(
+                "SELECT 1 FROM owners WHERE certificate_number = %s", ("0000200001",)
+            ).fetchone()
+        return row is not None
+
+    wait_for(identity_knows_sam, "identity learning the owner from policy's event")
+
+    # Sam registers in three steps.
     def step1() -> httpx.Response | None:
         answer = httpx.post(
             f"{portal}/api/registration/personal",
@@ -105,7 +120,9 @@ def test_issue_register_update_contact_and_pay_across_processes(topology) -> Non
         )
         return answer if answer.status_code == 201 else None
 
-    registration_id = wait_for(step1, "identity learning the owner").json()["registration_id"]
+    registration = step1()
+    assert registration is not None
+    registration_id = registration.json()["registration_id"]
     questions = httpx.get(f"{portal}/api/registration/security-questions").json()["questions"]
     step2 = httpx.post(
         f"{portal}/api/registration/credentials",
