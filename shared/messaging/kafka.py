@@ -19,6 +19,7 @@ from shared.messaging.records import OutboundRecord
 log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = 3
+FETCH_MAX_WAIT_MS = 20
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -131,6 +132,10 @@ def build_kafka_consumer(bootstrap: str, core: ConsumerCore, group_id: str) -> K
         ack_policy=AckPolicy.ACK_FIRST,
         listener=listener,
         max_poll_records=500,
+        # aiokafka fetches only partitions with nothing buffered; a fetch of the idle ones is
+        # held by the broker up to this long, and new records for the busy partition wait for
+        # it. 500 ms (the default) made visible bursts every ~0.6 s under steady load.
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     listener.subscriber = subscriber
 
