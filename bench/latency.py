@@ -358,8 +358,9 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
             "start_lateness_p99_ms": percentile([t * 1000 for t in lateness], 99),
             "probe": "LISTEN/NOTIFY from an AFTER INSERT trigger on payments",
             # In sending order, to see whether slow ones come together (a stall) or alone.
-            "series_ms": [round((arrivals.seen[k] - sent[k]) * 1000, 2) for k in sent
-                          if k in arrivals.seen],
+            "series_ms": [
+                round((arrivals.seen[k] - sent[k]) * 1000, 2) for k in sent if k in arrivals.seen
+            ],
         }
         for q in PERCENTILES:
             report.figure(
