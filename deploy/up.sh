@@ -4,7 +4,7 @@
 # consumer group, and the portal API. Logs and pids under $RUN_DIR (default var/run).
 #
 # Environment: PORT (portal API, default 8000), POLICY_PORT (8101), BILLING_PORT (8102),
-# IDENTITY_PORT (8103), SMTP_HOST/SMTP_PORT (identity's mail, default 127.0.0.1:8025),
+# IDENTITY_PORT (8103), DOCUMENTS_PORT (8104), SMTP_HOST/SMTP_PORT (identity's mail, default 127.0.0.1:8025),
 # RUN_DIR, and anything shared/settings.py reads (DATABASE_SUFFIX, TOPIC_PREFIX, …).
 # KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL, when set, point at existing infrastructure.
 set -euo pipefail
@@ -16,6 +16,7 @@ PORT=${PORT:-8000}
 POLICY_PORT=${POLICY_PORT:-8101}
 BILLING_PORT=${BILLING_PORT:-8102}
 IDENTITY_PORT=${IDENTITY_PORT:-8103}
+DOCUMENTS_PORT=${DOCUMENTS_PORT:-8104}
 
 die() { echo "up.sh: error: $*" >&2; exit 1; }
 [[ -x $PY ]] || die "no virtualenv: run 'make venv' first"
@@ -27,6 +28,7 @@ if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} || -z ${DATABASE_URL:-} ]]; then
 fi
 export KAFKA_BOOTSTRAP_SERVERS DATABASE_URL PORTAL_MODE=distributed
 export POLICY_URL=http://127.0.0.1:$POLICY_PORT IDENTITY_URL=http://127.0.0.1:$IDENTITY_PORT
+export DOCUMENTS_URL=http://127.0.0.1:$DOCUMENTS_PORT
 # One keyed-hash secret for every service of this installation (matching needs the same one).
 if [[ -z ${PII_HMAC_SECRET:-} ]]; then
   secret_file=$REPO_ROOT/var/secrets/pii-hmac.key
@@ -38,7 +40,7 @@ if [[ -z ${PII_HMAC_SECRET:-} ]]; then
 fi
 export PII_HMAC_SECRET
 if [[ -n ${DATABASE_SUFFIX:-} ]]; then
-  for db in policy billing portal identity keystore; do
+  for db in policy billing portal identity keystore documents; do
     "$REPO_ROOT/deploy/postgres/pg.sh" createdb "$db$DATABASE_SUFFIX" >/dev/null
   done
 fi
@@ -69,11 +71,16 @@ start identity-api "$IDENTITY_PORT" services.identity.main api
 start identity-relay - services.identity.main relay
 start identity-consumer - services.identity.main consumer
 start identity-mailer - services.identity.main mailer
+start documents-api "$DOCUMENTS_PORT" services.documents.main api
+start documents-relay - services.documents.main relay
+start documents-consumer - services.documents.main consumer
+start documents-mailer - services.documents.main mailer
 start portal-consumer - services.portal.main consumer
 start portal-api "$PORT" services.portal.main api
 
 for url in "http://127.0.0.1:$POLICY_PORT/health" "http://127.0.0.1:$BILLING_PORT/health" \
-           "http://127.0.0.1:$IDENTITY_PORT/health" "http://127.0.0.1:$PORT/health"; do
+           "http://127.0.0.1:$IDENTITY_PORT/health" "http://127.0.0.1:$DOCUMENTS_PORT/health" \
+           "http://127.0.0.1:$PORT/health"; do
   for _ in $(seq 1 150); do
     curl -fsS "$url" >/dev/null 2>&1 && continue 2
     sleep 0.2

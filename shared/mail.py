@@ -12,6 +12,10 @@ a dispatcher that sends from it over SMTP with retries, and a demo mailbox for `
   A crash between the SMTP server's acceptance and the recording of `sent_at` re-sends after
   the lease (at least once); the `Message-ID` is derived from the dedup key, so the copy is
   recognisable. A row recorded as sent is never selected again.
+- `on_outcome` (optional): called with a `MailOutcome` once a row is final — sent, or given
+  up — so the service that queued it can record the outcome on its own aggregates (the
+  documents service records NotificationSent / NotificationFailed). A failing hook is logged
+  and does not undo the send; `MailOutbox.finished_since` lets its owner catch up later.
 - `DemoMailbox` is an aiosmtpd server that writes each message as an `.eml` file into a
   directory (`var/mail/` in the embedded demo).
 
@@ -121,6 +125,21 @@ class Mail:
         )
 
 
+@dataclass(frozen=True)
+class MailOutcome:
+    """What finally became of one queued mail: sent, or given up after its last attempt."""
+
+    mail_id: int
+    dedup_key: str
+    sent: bool
+    attempts: int
+    at: datetime
+    error: str | None = None
+
+
+OutcomeHook = Callable[[MailOutcome], None]
+
+
 class MailOutbox:
     """The `mail_outbox` table of one service's database."""
 
@@ -151,6 +170,30 @@ class MailOutbox:
     def all(self) -> list[Mail]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(mail_outbox).order_by(mail_outbox.c.id))
+            return [Mail.of(row) for row in rows]
+
+    def find(self, dedup_keys: list[str]) -> list[Mail]:
+        """The rows queued under these keys (missing keys are left out)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(mail_outbox)
+                .where(mail_outbox.c.dedup_key.in_(dedup_keys))
+                .order_by(mail_outbox.c.id)
+            )
+            return [Mail.of(row) for row in rows]
+
+    def finished_since(self, since: datetime, key_prefix: str = "") -> list[Mail]:
+        """Rows sent or given up at or after `since` whose key starts with `key_prefix`."""
+        t = mail_outbox
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(t)
+                .where(
+                    t.c.dedup_key.startswith(key_prefix, autoescape=True),
+                    (t.c.sent_at >= since) | (t.c.gave_up_at >= since),
+                )
+                .order_by(t.c.id)
+            )
             return [Mail.of(row) for row in rows]
 
     def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Mail]:
@@ -256,6 +299,7 @@ class MailDispatcher:
         max_delay: timedelta = timedelta(hours=1),
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 20,
+        on_outcome: OutcomeHook | None = None,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
@@ -266,6 +310,7 @@ class MailDispatcher:
         self.max_delay = max_delay
         self.lease = lease
         self.batch_size = batch_size
+        self.on_outcome = on_outcome
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failure: 10 s, 20 s, 40 s, … up to `max_delay`."""
@@ -295,10 +340,20 @@ class MailDispatcher:
             except (smtplib.SMTPException, OSError) as exc:
                 await self._failed(mail, exc)
                 continue
-            await asyncio.to_thread(self.outbox.record_sent, mail.id, self.clock())
+            now = self.clock()
+            await asyncio.to_thread(self.outbox.record_sent, mail.id, now)
             log.info("mail %s sent", mail.id)
             sent += 1
+            await self._report(MailOutcome(mail.id, mail.dedup_key, True, mail.attempts + 1, now))
         return sent
+
+    async def _report(self, outcome: MailOutcome) -> None:
+        if self.on_outcome is None:
+            return
+        try:
+            await asyncio.to_thread(self.on_outcome, outcome)
+        except Exception:  # the mail's own state is recorded; the hook's owner catches up
+            log.exception("mail %s: the outcome hook failed", outcome.mail_id)
 
     async def _failed(self, mail: Mail, exc: BaseException) -> None:
         error, permanent = _describe(exc)
@@ -310,6 +365,7 @@ class MailDispatcher:
         await asyncio.to_thread(self.outbox.record_failure, mail.id, now, error, retry_at)
         if retry_at is None:
             log.error("mail %s: giving up after %s attempts (%s)", mail.id, attempts, error)
+            await self._report(MailOutcome(mail.id, mail.dedup_key, False, attempts, now, error))
         else:
             log.warning(
                 "mail %s: attempt %s failed (%s); next at %s", mail.id, attempts, error, retry_at

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     # Where the portal sends owner commands in the distributed mode.
     policy_url: str = Field("http://127.0.0.1:8101", alias="POLICY_URL")
     identity_url: str = Field("http://127.0.0.1:8103", alias="IDENTITY_URL")
+    documents_url: str = Field("http://127.0.0.1:8104", alias="DOCUMENTS_URL")
     # HMAC secret (hex, >= 32 bytes) for matching personal values across services; when unset,
     # a per-installation secret is created under var/secrets (embedded mode, development).
     pii_hmac_secret: str | None = Field(None, alias="PII_HMAC_SECRET")

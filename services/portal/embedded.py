@@ -7,6 +7,7 @@ HTTP layout of the one process:
                                   in-process to identity's and policy's own APIs)
   /backoffice/policy/…            policy's command API
   /backoffice/billing/…           billing's command API
+  /backoffice/documents/…         documents' command API (e.g. POST /letters)
 
 Mail: identity's dispatcher sends through SMTP to `SMTP_HOST:SMTP_PORT` (default
 127.0.0.1:8025); `portal run` starts a demo mailbox there that writes each message to
@@ -26,6 +27,14 @@ from fastapi import FastAPI
 from services.billing.api import create_billing_api
 from services.billing.application import BillingApplication
 from services.billing.main import billing_consumer, billing_outbox, build_billing
+from services.documents.api import create_documents_api
+from services.documents.application import DocumentsApplication
+from services.documents.main import (
+    build_documents,
+    documents_consumer,
+    documents_mail_dispatcher,
+    documents_outbox,
+)
 from services.identity.api import create_identity_api
 from services.identity.application import IdentityApplication
 from services.identity.main import (
@@ -56,6 +65,7 @@ class EmbeddedSystem:
     policy: PolicyApplication
     billing: BillingApplication
     identity: IdentityApplication
+    documents: DocumentsApplication
     delivery: InProcessDelivery
     read_engine: object
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -67,12 +77,14 @@ class EmbeddedSystem:
         self.policy.close()
         self.billing.close()
         self.identity.close()
+        self.documents.close()
 
 
 def build_embedded(settings: Settings) -> EmbeddedSystem:
     policy = build_policy(settings)
     billing = build_billing(settings)
     identity = build_identity(settings)
+    documents = build_documents(settings)
     read_engine = build_read_store(settings)
     dead_letters = TableDeadLetters(make_engine(f"sqlite:///{settings.sqlite_path('dlq')}"))
     outboxes = {
@@ -81,15 +93,17 @@ def build_embedded(settings: Settings) -> EmbeddedSystem:
             policy_outbox(policy, settings),
             billing_outbox(billing, settings),
             identity_outbox(identity, settings),
+            documents_outbox(documents, settings),
         )
     }
     consumers = [
         billing_consumer(billing, settings, dead_letters),
         identity_consumer(identity, settings, dead_letters),
+        documents_consumer(documents, settings, dead_letters),
         portal_consumer(read_engine, settings, dead_letters),
     ]
     delivery = InProcessDelivery(outboxes, consumers)
-    return EmbeddedSystem(settings, policy, billing, identity, delivery, read_engine)
+    return EmbeddedSystem(settings, policy, billing, identity, documents, delivery, read_engine)
 
 
 def create_embedded_app(
@@ -121,6 +135,9 @@ def create_embedded_app(
         tasks = [
             asyncio.create_task(system.delivery.run_forever(stop)),
             asyncio.create_task(identity_mail_dispatcher(system.identity, mail).run_forever(stop)),
+            asyncio.create_task(
+                documents_mail_dispatcher(system.documents, mail).run_forever(stop)
+            ),
         ]
         system.ready.set()
         try:
@@ -136,7 +153,10 @@ def create_embedded_app(
     policy_api = create_policy_api(system.policy)
     billing_api = create_billing_api(system.billing)
     identity_api = create_identity_api(system.identity)
-    gateway = CommandGateway.in_process({"policy": policy_api, "identity": identity_api})
+    documents_api = create_documents_api(system.documents, system.documents.content_store)
+    gateway = CommandGateway.in_process(
+        {"policy": policy_api, "identity": identity_api, "documents": documents_api}
+    )
     vault = vault_at(system.settings.database_url_for("keystore"))
     app = create_portal_app(
         system.read_engine,  # type: ignore[arg-type]
@@ -148,4 +168,5 @@ def create_embedded_app(
     app.router.lifespan_context = lifespan
     app.mount("/backoffice/policy", policy_api)
     app.mount("/backoffice/billing", billing_api)
+    app.mount("/backoffice/documents", documents_api)
     return app

@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> None:
 
     def api():
         gateway = CommandGateway.over_http(
-            {"policy": settings.policy_url, "identity": settings.identity_url}
+            {
+                "policy": settings.policy_url,
+                "identity": settings.identity_url,
+                "documents": settings.documents_url,
+            }
         )
         vault = vault_at(settings.database_url_for("keystore"))
         return create_portal_app(engine, gateway, vault.open, clock=Clock(settings.as_of))

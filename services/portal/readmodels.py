@@ -168,3 +168,34 @@ class PaymentView(ReadModel):
     # "Applied" once it advanced the paid-to date, "In Suspense" while it waits for a whole premium.
     state: Mapped[str] = mapped_column(String(20))
     sequence: Mapped[int] = mapped_column()
+
+
+class DocumentView(ReadModel):
+    """One document of the eDelivery inbox (My Documents)."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_inbox", "owner_party_id", "created_on"),)
+
+    document_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    certificate_number: Mapped[str] = mapped_column(String(10), index=True)
+    owner_party_id: Mapped[str] = mapped_column(String(36))
+    document_type: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(String(200))
+    created_on: Mapped[date] = mapped_column(Date)
+    delivery_method: Mapped[str] = mapped_column(String(10))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    mailed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class DeliveryPreferenceView(ReadModel):
+    """eDelivery User Preferences: one row per certificate and document type."""
+
+    __tablename__ = "delivery_preferences"
+
+    certificate_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    document_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    owner_party_id: Mapped[str] = mapped_column(String(36), index=True)
+    method: Mapped[str] = mapped_column(String(10))
+    emails: Mapped[list] = mapped_column(JSON)

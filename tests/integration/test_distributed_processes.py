@@ -48,6 +48,7 @@ def topology(infra: Infra, tmp_path: Path):
         "POLICY_PORT": free_port(),
         "BILLING_PORT": free_port(),
         "IDENTITY_PORT": free_port(),
+        "DOCUMENTS_PORT": free_port(),
         "SMTP_PORT": free_port(),
     }
     env = {
@@ -77,7 +78,7 @@ def topology(infra: Infra, tmp_path: Path):
 def test_issue_register_update_contact_and_pay_across_processes(topology) -> None:
     urls, run_dir = topology
     policy, billing, portal = urls["POLICY_PORT"], urls["BILLING_PORT"], urls["PORT"]
-    assert len(list(run_dir.glob("*.pid"))) == 11  # one process per role
+    assert len(list(run_dir.glob("*.pid"))) == 15  # one process per role
 
     # A clerk issues a Critical Illness certificate to Sam.
     body = certificate_body(
@@ -177,6 +178,22 @@ def test_issue_register_update_contact_and_pay_across_processes(topology) -> Non
         return page.json()["payor"]["paid_to_date"] if page.status_code == 200 else None
 
     wait_for(lambda: paid_to() == "2023-08-01", "the portal showing the new paid-to date")
+
+    # The certificate PDF is in Sam's inbox, unopened; downloading it marks it opened.
+    def certificate_document() -> dict | None:
+        inbox = httpx.get(f"{portal}/api/documents?type=certificate", headers=auth).json()
+        return inbox["items"][0] if inbox["total"] else None
+
+    document = wait_for(certificate_document, "the certificate PDF reaching the inbox")
+    assert document["unopened"] is True
+    pdf = httpx.get(f"{portal}{document['href']}", headers=auth)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    inbox = httpx.get(f"{portal}/api/documents", headers=auth).json()
+    assert {d["document_id"]: d["unopened"] for d in inbox["items"]}[
+        document["document_id"]
+    ] is False
 
     # Log-out revokes the token for every later request.
     assert httpx.request("DELETE", f"{portal}/api/session", headers=auth).status_code == 204

@@ -10,16 +10,18 @@ from sqlalchemy.engine import Engine
 
 from services.portal.projections import billing as billing_projections
 from services.portal.projections import certificates, sessions
-from shared.contracts import billing, identity, policy
+from services.portal.projections import documents as documents_projections
+from shared.contracts import billing, documents, identity, policy
 from shared.messaging.sql_sink import Projector, SqlSink
 
 CONSUMER_NAME = "portal"
-SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC, identity.TOPIC]
+SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC, identity.TOPIC, documents.TOPIC]
 
 PROJECTORS: dict[type, Projector] = {
     **certificates.PROJECTORS,
     **billing_projections.PROJECTORS,
     **sessions.PROJECTORS,
+    **documents_projections.PROJECTORS,
 }
 
 

@@ -1,0 +1,38 @@
+"""The documents service's refusals, each with its HTTP status and (when there is one) field.
+
+An unknown certificate or document and another owner's one get the same answer (404), so
+the answer does not tell which numbers or ids exist.
+"""
+
+from __future__ import annotations
+
+
+class DocumentsError(Exception):
+    status: int = 422
+    default_message: str = "The request cannot be accepted."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class CertificateNotFound(DocumentsError):
+    status = 404
+    default_message = "No such certificate."
+
+
+class DocumentNotFound(DocumentsError):
+    status = 404
+    default_message = "No such document."
+
+
+class PreferenceRefused(DocumentsError):
+    status = 422
+
+
+class ContentMissing(LookupError):
+    """The content store has nothing under that hash (or it does not match it)."""

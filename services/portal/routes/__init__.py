@@ -1,0 +1,1 @@
+"""The portal API's routes, one module per area of the guide; `api.py` puts them together."""

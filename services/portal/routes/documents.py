@@ -1,0 +1,149 @@
+"""My Documents (eDelivery): the inbox, a document (opening it marks it opened), and the
+delivery preferences — the last two are documents' commands, forwarded."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from services.portal import queries
+from services.portal.gateway import CommandGateway, read_your_write
+from services.portal.readmodels import DeliveryPreferenceView, DocumentView
+from services.portal.routes.common import Db, Owner, relay, unprocessable
+from shared.contracts.documents import DeliveryMethod, DocumentType
+from shared.contracts.types import CertificateNumber, _pad_certificate_number
+
+
+class PreferenceIn(BaseModel):
+    """DESIGN.md §5: {certificate_number, document_type (or "all"), method, emails}."""
+
+    model_config = ConfigDict(extra="forbid")
+    certificate_number: CertificateNumber
+    document_type: DocumentType | Literal["all"]
+    method: DeliveryMethod
+    emails: list[EmailStr] = Field(default_factory=list, max_length=5)
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    preferences: list[PreferenceIn] = Field(min_length=1, max_length=50)
+
+
+def _parse_preferences(body: Any) -> list[PreferenceIn]:
+    """One preference, a list of them, or {"preferences": [...]}."""
+    if isinstance(body, list):
+        body = {"preferences": body}
+    elif isinstance(body, dict) and "preferences" not in body:
+        body = {"preferences": [body]}
+    return PreferencesIn.model_validate(body).preferences
+
+
+def document_routes(engine: Engine, gateway: CommandGateway) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/documents", response_model=queries.Inbox)
+    def inbox(
+        s: Db,
+        owner: Owner,
+        certificate: Annotated[str | None, Query(description="certificate number")] = None,
+        type_: Annotated[DocumentType | None, Query(alias="type")] = None,
+        from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+        through: Annotated[date | None, Query(description="YYYY-MM-DD")] = None,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        size: Annotated[int, Query(ge=1, le=100)] = 10,
+    ) -> Any:
+        if from_ and through and from_ > through:
+            return unprocessable("from", "must not be after through")
+        number = None
+        if certificate:
+            try:
+                number = _pad_certificate_number(certificate)
+            except ValueError:
+                return unprocessable("certificate", "a certificate number is up to 10 digits")
+        return queries.inbox(
+            s,
+            owner.party_id,
+            certificate_number=number,
+            document_type=type_,
+            from_date=from_,
+            through_date=through,
+            page=page,
+            size=size,
+        )
+
+    @router.get("/documents/preferences", response_model=queries.Preferences)
+    def get_preferences(s: Db, owner: Owner) -> queries.Preferences:
+        return queries.preferences(s, owner.party_id)
+
+    @router.put("/documents/preferences")
+    async def put_preferences(owner: Owner, body: Annotated[Any, Body()]) -> Any:
+        try:
+            wanted = _parse_preferences(body)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(p) for p in error["loc"]) or "preferences"
+            return unprocessable(field, error["msg"])
+        by_certificate: dict[str, list[dict]] = {}
+        for p in wanted:
+            by_certificate.setdefault(p.certificate_number, []).append(
+                {"document_type": p.document_type, "method": p.method, "emails": p.emails}
+            )
+        with Session(engine) as s:
+            for number in by_certificate:
+                queries.owned_certificate(s, number, owner.party_id)
+        for number, preferences in by_certificate.items():
+            answer = await gateway.send(
+                "documents",
+                "PUT",
+                f"/certificates/{number}/preferences",
+                {"owner_party_id": owner.party_id, "preferences": preferences},
+            )
+            if answer.status_code != 200:
+                return relay(answer)
+            expected = {(p["document_type"], p["method"]) for p in answer.json()["preferences"]}
+
+            def shown(number: str = number, expected: set = expected) -> bool:
+                with Session(engine) as s:
+                    rows = s.query(DeliveryPreferenceView).filter_by(certificate_number=number)
+                    return {(r.document_type, r.method) for r in rows} == expected
+
+            await read_your_write(shown)
+        with Session(engine) as s:
+            return queries.preferences(s, owner.party_id)
+
+    @router.get("/documents/{document_id}")
+    async def document(document_id: str, owner: Owner) -> Response:
+        with Session(engine) as s:
+            row = queries.owned_document(s, document_id, owner.party_id)
+            file_name = f"{row.document_type}-{row.certificate_number}-{row.created_on}.pdf"
+        content = await gateway.send(
+            "documents", "GET", f"/documents/{document_id}/content?owner_party_id={owner.party_id}"
+        )
+        if content.status_code != 200:
+            return relay(content)
+        opened = await gateway.send(
+            "documents",
+            "POST",
+            f"/documents/{document_id}/opened",
+            {"owner_party_id": owner.party_id},
+        )
+        if opened.status_code == 204:
+
+            def marked() -> bool:
+                with Session(engine) as s:
+                    view = s.get(DocumentView, document_id)
+                    return view is not None and view.opened_at is not None
+
+            await read_your_write(marked)
+        return Response(
+            content=content.content,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{file_name}"'},
+        )
+
+    return router
