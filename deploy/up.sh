@@ -64,6 +64,7 @@ start() {  # name, port (or -), module, role
 echo "Starting the distributed topology (Kafka $KAFKA_BOOTSTRAP_SERVERS):"
 start policy-api "$POLICY_PORT" services.policy.main api
 start policy-relay - services.policy.main relay
+start policy-consumer - services.policy.main consumer
 start billing-api "$BILLING_PORT" services.billing.main api
 start billing-relay - services.billing.main relay
 start billing-consumer - services.billing.main consumer

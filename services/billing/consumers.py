@@ -1,4 +1,9 @@
-"""Billing's reactions to other services' events (consumer group `billing`)."""
+"""Billing's reactions to other services' events (consumer group `billing`).
+
+- CertificateIssued → the billing account opens (with the certificate's status);
+- CertificateStatusChanged → the account mirrors the status, which decides whether payments
+  are accepted, premiums billed and unpaid premiums defaulted (`schedule.py`).
+"""
 
 from __future__ import annotations
 
@@ -19,9 +24,20 @@ def billing_sink(app: BillingApplication) -> EventSourcedSink:
             payment_method=event.payment_method.value,
             premium=event.premium,
             effective_date=event.effective_date,
+            status=event.status,
         )
 
-    return EventSourcedSink(app, CONSUMER_NAME, {policy.CertificateIssued: open_account})
+    def mirror_status(envelope: Envelope, event: policy.CertificateStatusChanged) -> list:
+        return app.mirror_status(event.certificate_number, event.status, event.status_date)
+
+    return EventSourcedSink(
+        app,
+        CONSUMER_NAME,
+        {
+            policy.CertificateIssued: open_account,  # type: ignore[dict-item]
+            policy.CertificateStatusChanged: mirror_status,  # type: ignore[dict-item]
+        },
+    )
 
 
 SUBSCRIBED_TOPICS = [policy.TOPIC]

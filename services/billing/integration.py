@@ -1,4 +1,9 @@
-"""Domain events → public contracts (`shared/contracts/billing.py`)."""
+"""Domain events → public contracts (`shared/contracts/billing.py`).
+
+Mapped: Opened → BillingAccountOpened, PaymentReceived, PaymentApplied, PremiumsBilled →
+PremiumBilled, PaymentReversed, PremiumDefaulted, StatementIssued. StatusChanged (billing's
+mirror of policy's certificate status) stays private.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +22,16 @@ def to_integration(domain_event: Any) -> IntegrationEvent | None:
     if isinstance(domain_event, BillingAccount.Opened):
         fields = _fields(contracts.BillingAccountOpened, _OpenedView(domain_event))
         return contracts.BillingAccountOpened(**fields)
+    if isinstance(domain_event, BillingAccount.StatementIssued):
+        return contracts.StatementIssued(
+            certificate_number=domain_event.certificate_number, **domain_event.statement
+        )
     mapping: dict[type, type[IntegrationEvent]] = {
         BillingAccount.PaymentReceived: contracts.PaymentReceived,
         BillingAccount.PaymentApplied: contracts.PaymentApplied,
         BillingAccount.PremiumsBilled: contracts.PremiumBilled,
+        BillingAccount.PaymentReversed: contracts.PaymentReversed,
+        BillingAccount.PremiumDefaulted: contracts.PremiumDefaulted,
     }
     model = mapping.get(type(domain_event))
     return model(**_fields(model, domain_event)) if model else None

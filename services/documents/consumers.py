@@ -1,5 +1,7 @@
-"""Documents' consumer group `documents` on policy.events: what is on file about each
-certificate, and the documents upstream facts trigger (`triggers.TRIGGERS`).
+"""Documents' consumer group `documents` on policy.events and billing.events: what is on file
+about each certificate (policy's events), and the documents upstream facts trigger
+(`triggers.TRIGGERS`: certificates and letters from policy; bills, annual statements and
+premium default notices from billing).
 
 An `EventSourcedSink`: for each event, the certificate-on-file update and the new documents
 are stored in one transaction with the consumer's position and the marker of the upstream
@@ -10,7 +12,10 @@ same trigger cannot be stored.
 An event about a certificate that is not on file, or a contact change for another owner party
 than the one on file, cannot be applied (policy publishes a certificate's events in order on
 one partition, so either is an anomaly): it is rejected to the dead-letter topic with the
-reason, and nothing is generated.
+reason, and nothing is generated. The same holds for a billing event about a certificate
+not on file: billing only bills accounts it opened from policy's CertificateIssued, which this
+group consumes too, so only a consumer far behind on policy.events could see one; its dead
+letter can be replayed once policy.events has caught up.
 """
 
 from __future__ import annotations
@@ -23,13 +28,13 @@ from eventsourcing.domain import Aggregate
 from services.documents.application import DocumentsApplication
 from services.documents.certificates import CertificateOnFile
 from services.documents.triggers import TRIGGERS, Trigger
-from shared.contracts import policy
+from shared.contracts import billing, policy
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.messaging.eventsourced_sink import EventSourcedSink, Reaction
 from shared.messaging.records import RejectedMessage
 
 CONSUMER_NAME = "documents"
-SUBSCRIBED_TOPICS = [policy.TOPIC]
+SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC]
 
 OnFileUpdate = Callable[[DocumentsApplication, Any], CertificateOnFile]
 
@@ -82,7 +87,7 @@ def _generate(
     event: Any,
     on_file: CertificateOnFile,
 ) -> Aggregate:
-    created_on = envelope.occurred_at.date()
+    created_on = trigger.dated(event) if trigger.dated else envelope.occurred_at.date()
     return app.prepare_document(
         source=f"{envelope.aggregate_id}:{envelope.aggregate_version}",
         on_file=on_file,
@@ -103,7 +108,9 @@ def reactions(app: DocumentsApplication) -> dict[type[IntegrationEvent], Reactio
         def react(envelope: Envelope, event: IntegrationEvent) -> list[Aggregate]:
             number = event.certificate_number  # type: ignore[attr-defined]
             on_file = update(app, event) if update else _on_file(app, number)
-            documents = [_generate(app, t, envelope, event, on_file) for t in triggers]
+            documents = [
+                _generate(app, t, envelope, event, on_file) for t in triggers if t.applies_to(event)
+            ]
             return [on_file, *documents] if update else documents
 
         return react

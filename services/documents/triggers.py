@@ -2,9 +2,22 @@
 
 A trigger names the contract it reacts to, the document type (whose template is in
 `pdf.TEMPLATES`), a `compose` function that turns the event and what is on file about the
-certificate into the template's input, and the inbox description (letters only). Billing and
-claims issues add bills, statements, EOBs and denial letters with one line here and one
-template each (subscribing `consumers.SUBSCRIBED_TOPICS` to their topic if it is new).
+certificate into the template's input, the inbox description (letters only: the domain drops
+it for other types, see `domain.description_for`), when one contract makes different
+documents, `when`: which of its events make this one, and `dated`: the document's date when
+the event carries its own business date (a statement's issue date, a default's date) — else
+the event's `occurred_at` date. Billing's documents are dated by billing's dates so that the
+inbox, the PDF and "the most recent statement" agree even when cycles run late or catch up.
+Claims' issue adds EOBs and denial letters with one line here and one template each
+(subscribing `consumers.SUBSCRIBED_TOPICS` to their topic if it is new).
+
+| contract (topic)                      | document          | template                   |
+|---------------------------------------|-------------------|----------------------------|
+| CertificateIssued (policy)            | certificate       | pdf/certificate.py         |
+| ContactInformationUpdated (policy)    | letter            | pdf/letter.py              |
+| StatementIssued "billing" (billing)   | bill              | pdf/statement.py           |
+| StatementIssued "annual" (billing)    | annual_statement  | pdf/statement.py           |
+| PremiumDefaulted (billing)            | notice            | pdf/notice.py              |
 """
 
 from __future__ import annotations
@@ -15,8 +28,15 @@ from datetime import date
 from typing import Any
 
 from services.documents.certificates import CertificateOnFile
-from services.documents.pdf import BenefitLine, CertificateContent, LetterContent
-from shared.contracts import policy
+from services.documents.pdf import (
+    BenefitLine,
+    CertificateContent,
+    LetterContent,
+    PremiumDefaultContent,
+    StatementContent,
+    StatementLine,
+)
+from shared.contracts import billing, policy
 from shared.contracts.envelope import IntegrationEvent
 
 Compose = Callable[[Any, CertificateOnFile, date], Any]
@@ -28,6 +48,11 @@ class Trigger:
     document_type: str
     compose: Compose
     description: str | None = None
+    when: Callable[[Any], bool] | None = None
+    dated: Callable[[Any], date] | None = None
+
+    def applies_to(self, event: Any) -> bool:
+        return self.when is None or self.when(event)
 
 
 def certificate_at_issue(
@@ -79,9 +104,77 @@ def contact_change_confirmation(
     )
 
 
+def statement(
+    event: billing.StatementIssued, on_file: CertificateOnFile, created_on: date
+) -> StatementContent:
+    """A billing statement or an annual statement (the document is dated its issue date)."""
+    return StatementContent(
+        certificate_number=event.certificate_number,
+        owner_name=on_file.owner_name,
+        statement_id=event.statement_id,
+        issued_on=event.issued_on,
+        period_start=event.period_start,
+        period_end=event.period_end,
+        premium=event.premium,
+        payment_frequency=event.payment_frequency.value,
+        amount_due=event.amount_due,
+        due_date=event.due_date,
+        paid_to_date=event.paid_to_date,
+        billed_to_date=event.billed_to_date,
+        total_paid=event.total_paid,
+        lines=tuple(
+            StatementLine(
+                transaction_date=line.transaction_date,
+                apply_date=line.apply_date,
+                description=line.description,
+                amount=line.amount,
+            )
+            for line in event.lines
+        ),
+    )
+
+
+def premium_default_notice(
+    event: billing.PremiumDefaulted, on_file: CertificateOnFile, created_on: date
+) -> PremiumDefaultContent:
+    return PremiumDefaultContent(
+        certificate_number=event.certificate_number,
+        owner_name=on_file.owner_name,
+        created_on=created_on,
+        amount_due=event.amount_due,
+        due_date=event.due_date,
+        grace_ended_on=event.grace_ended_on,
+        paid_to_date=event.paid_to_date,
+    )
+
+
+def _statement_type(kind: str) -> Callable[[Any], bool]:
+    return lambda event: event.statement_type == kind
+
+
 TRIGGERS: list[Trigger] = [
     Trigger(policy.CertificateIssued, "certificate", certificate_at_issue),
     Trigger(
         policy.ContactInformationUpdated, "letter", contact_change_confirmation, CONTACT_CHANGE
+    ),
+    Trigger(
+        billing.StatementIssued,
+        "bill",
+        statement,
+        when=_statement_type("billing"),
+        dated=lambda event: event.issued_on,
+    ),
+    Trigger(
+        billing.StatementIssued,
+        "annual_statement",
+        statement,
+        when=_statement_type("annual"),
+        dated=lambda event: event.issued_on,
+    ),
+    Trigger(
+        billing.PremiumDefaulted,
+        "notice",
+        premium_default_notice,
+        dated=lambda event: event.defaulted_on,
     ),
 ]

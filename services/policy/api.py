@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.policy.application import (
     CertificateAlreadyIssued,
@@ -17,6 +17,7 @@ from services.policy.application import (
     PolicyApplication,
 )
 from services.policy.domain import Certificate, LoanRefused, UnknownBenefit
+from services.policy.nonforfeiture import NonforfeitureOption
 from services.policy.products import ProductCode
 from services.policy.statuses import CertificateStatus, IllegalTransition
 from services.policy.values import Agent, Benefit, ContactInformation, OwnerParty
@@ -55,6 +56,16 @@ class IssueCertificate(_Command):
     net_cash_value: Money | None = None
     paid_up_additions_amount: Money | None = None
     paid_up_additions_expiration_date: date | None = None
+    # Whole Life only; Reduced Paid Up when omitted (see `nonforfeiture.py`).
+    nonforfeiture_option: NonforfeitureOption | None = None
+
+    @field_validator("nonforfeiture_option")
+    @classmethod
+    def _whole_life_only(cls, option: str | None, info: ValidationInfo) -> str | None:
+        product = info.data.get("product_code")
+        if option is not None and product is not None and product != ProductCode.WHOLE_LIFE:
+            raise ValueError("a nonforfeiture option applies to Whole Life certificates only")
+        return option
 
 
 class ChangeStatus(_Command):
@@ -93,6 +104,7 @@ class CertificateOut(BaseModel):
     effective_date: date
     premium: Decimal
     owner_party_id: UUID
+    nonforfeiture_option: str | None = None
     version: int
 
     @classmethod
@@ -104,6 +116,7 @@ class CertificateOut(BaseModel):
             effective_date=c.effective_date,
             premium=c.premium,
             owner_party_id=c.owner_party_id,
+            nonforfeiture_option=getattr(c, "nonforfeiture_option", None),
             version=c.version,
         )
 

@@ -12,6 +12,7 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import IntegrityError
 
 from services.policy.domain import Certificate, certificate_id
+from services.policy.nonforfeiture import option_at_issue
 from services.policy.products import PRODUCT_NAMES, ProductCode
 from services.policy.statuses import ISSUE_STATUSES, CertificateStatus, IllegalTransition
 from services.policy.values import Agent, Benefit, ContactInformation, OwnerParty, plain
@@ -60,6 +61,7 @@ class PolicyApplication(ServiceApplication):
         net_cash_value: Decimal | None = None,
         paid_up_additions_amount: Decimal | None = None,
         paid_up_additions_expiration_date: date | None = None,
+        nonforfeiture_option: str | None = None,
     ) -> Certificate:
         if status not in ISSUE_STATUSES:
             raise IllegalTransition(f"a certificate cannot be issued as {status}")
@@ -67,6 +69,7 @@ class PolicyApplication(ServiceApplication):
             raise ValueError("the effective date is before the application date")
         if len({b.benefit_id for b in benefits}) != len(benefits):
             raise ValueError("benefit ids must be unique on a certificate")
+        option = option_at_issue(product_code.value, nonforfeiture_option)
         certificate = Certificate(
             certificate_number=certificate_number,
             product_code=product_code.value,
@@ -89,6 +92,7 @@ class PolicyApplication(ServiceApplication):
             net_cash_value=net_cash_value,
             paid_up_additions_amount=paid_up_additions_amount,
             paid_up_additions_expiration_date=paid_up_additions_expiration_date,
+            nonforfeiture_option=option,
         )
         entry = self._party_index(owner.party_id).trigger_event(
             certificate_number=certificate_number
@@ -105,6 +109,13 @@ class PolicyApplication(ServiceApplication):
         self, certificate_number: str, status: CertificateStatus, status_date: date
     ) -> Certificate:
         return self._update(certificate_number, lambda c: c.change_status(status, status_date))
+
+    def premium_defaulted(self, certificate_number: str, defaulted_on: date) -> list[Certificate]:
+        """Billing's PremiumDefaulted: the certificate continues under its nonforfeiture option
+        or lapses (`nonforfeiture.py`). Answers what to save (nothing when the certificate is
+        not premium-paying any more); the caller (the consumer) saves it with its position."""
+        certificate = self.get_certificate(certificate_number)
+        return [certificate] if certificate.premium_defaulted(defaulted_on) else []
 
     def update_contact_information(
         self, party_id: UUID, contact: ContactInformation

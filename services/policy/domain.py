@@ -14,6 +14,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.policy.nonforfeiture import status_after_default
 from services.policy.statuses import LEGAL_TRANSITIONS, CertificateStatus, IllegalTransition
 
 CERTIFICATE_NAMESPACE = UUID("2a8f4f8e-3c1b-4d52-a3b4-7a0f5f1d9c01")
@@ -54,6 +55,7 @@ class Certificate(Aggregate):
         net_cash_value: Decimal | None = None,
         paid_up_additions_amount: Decimal | None = None,
         paid_up_additions_expiration_date: date | None = None,
+        nonforfeiture_option: str | None = None,
     ) -> None:
         self.certificate_number = certificate_number
         self.product_code = product_code
@@ -73,6 +75,8 @@ class Certificate(Aggregate):
         self.net_cash_value = net_cash_value
         self.paid_up_additions_amount = paid_up_additions_amount
         self.paid_up_additions_expiration_date = paid_up_additions_expiration_date
+        # Whole Life only (see `nonforfeiture.py`); None in Issued events recorded before it.
+        self.nonforfeiture_option = nonforfeiture_option
         self.status_history: list[tuple[str, date]] = [(status, effective_date)]
 
     @property
@@ -86,6 +90,25 @@ class Certificate(Aggregate):
         if new_status not in LEGAL_TRANSITIONS[current]:
             raise IllegalTransition(f"a certificate cannot go from {current} to {new_status}")
         self._status_changed(self.certificate_number, self.status, new_status.value, status_date)
+
+    def premium_defaulted(self, defaulted_on: date) -> bool:
+        """A premium went unpaid past its grace period (billing's PremiumDefaulted): an Active
+        Premium Paying certificate continues under its nonforfeiture option or lapses
+        (`nonforfeiture.py`). True if the status changed; any other status, or a default not
+        newer than the latest status change, changes nothing."""
+        if self.status != CertificateStatus.ACTIVE_PREMIUM_PAYING:
+            return False
+        if self.status_history and defaulted_on <= self.status_history[-1][1]:
+            return False
+        new_status = status_after_default(
+            self.product_code,
+            # Snapshots taken before the option existed lack the attribute.
+            getattr(self, "nonforfeiture_option", None),
+            self.net_cash_value,
+            self.benefits,
+        )
+        self.change_status(new_status, defaulted_on)
+        return True
 
     def update_contact(self, contact: dict[str, Any]) -> None:
         if contact != self.owner["contact"]:

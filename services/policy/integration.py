@@ -84,6 +84,8 @@ class PolicyContracts:
             net_cash_value=e.net_cash_value,
             paid_up_additions_amount=e.paid_up_additions_amount,
             paid_up_additions_expiration_date=e.paid_up_additions_expiration_date,
+            # Absent from Issued events recorded before the option existed.
+            nonforfeiture_option=getattr(e, "nonforfeiture_option", None),
             owner=contracts.OwnerParty(
                 party_id=party_id,
                 name_type=owner["name_type"],

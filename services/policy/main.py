@@ -1,11 +1,19 @@
-"""Composition root of the policy service's processes: `api` or `relay`."""
+"""Composition root of the policy service's processes: `api`, `relay` or `consumer`.
+
+- `api`: the back-office command API (port 8101 unless SERVICE_PORT);
+- `relay`: policy's outbox → Kafka `policy.events`;
+- `consumer`: consumer group `policy` on billing.events (a premium default moves the
+  certificate to its nonforfeiture status or Lapsed, see `nonforfeiture.py`).
+"""
 
 from __future__ import annotations
 
 from services.policy.application import PolicyApplication
+from services.policy.consumers import SUBSCRIBED_TOPICS, policy_sink
 from services.policy.integration import PolicyContracts
 from shared.contracts.policy import TOPIC
 from shared.eventstore import eventstore_env
+from shared.messaging.consumer import ConsumerCore, DeadLetters
 from shared.messaging.outbox import Outbox
 from shared.personal_data import KeyedHash, vault_at
 from shared.settings import Settings
@@ -28,6 +36,13 @@ def policy_outbox(app: PolicyApplication, settings: Settings) -> Outbox:
     return Outbox(app, settings.topic(TOPIC), contracts)
 
 
+def policy_consumer(
+    app: PolicyApplication, settings: Settings, dead_letters: DeadLetters | None = None
+) -> ConsumerCore:
+    topics = [settings.topic(t) for t in SUBSCRIBED_TOPICS]
+    return ConsumerCore(policy_sink(app), topics, dead_letters)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> None:
     from services.policy.api import create_policy_api
     from shared.runtime import run_role, start_process
@@ -41,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         port=DEFAULT_PORT,
         api=lambda: create_policy_api(app),
         outbox=lambda: policy_outbox(app, settings),
+        consumer=lambda: policy_consumer(app, settings),
     )
 
 

@@ -45,7 +45,7 @@ from services.identity.main import (
 )
 from services.policy.api import create_policy_api
 from services.policy.application import PolicyApplication
-from services.policy.main import build_policy, policy_outbox
+from services.policy.main import build_policy, policy_consumer, policy_outbox
 from services.portal.api import create_portal_app
 from services.portal.gateway import CommandGateway
 from services.portal.main import build_read_store, portal_consumer
@@ -97,6 +97,7 @@ def build_embedded(settings: Settings) -> EmbeddedSystem:
         )
     }
     consumers = [
+        policy_consumer(policy, settings, dead_letters),
         billing_consumer(billing, settings, dead_letters),
         identity_consumer(identity, settings, dead_letters),
         documents_consumer(documents, settings, dead_letters),
@@ -151,7 +152,7 @@ def create_embedded_app(
             system.close()
 
     policy_api = create_policy_api(system.policy)
-    billing_api = create_billing_api(system.billing)
+    billing_api = create_billing_api(system.billing, clock=Clock(system.settings.as_of))
     identity_api = create_identity_api(system.identity)
     documents_api = create_documents_api(system.documents, system.documents.content_store)
     gateway = CommandGateway.in_process(

@@ -8,7 +8,7 @@ as a keyed hash plus its last 4 digits.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
@@ -21,6 +21,7 @@ TOPIC = "policy.events"
 Sealed = Annotated[str, StringConstraints(pattern=r"^pii:v1:[0-9a-f-]{36}:[A-Za-z0-9+/=]+$")]
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Last4 = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+NonforfeitureOption = Literal["Reduced Paid Up", "Extended Term"]
 
 
 class _Part(BaseModel):
@@ -112,6 +113,9 @@ class CertificateIssued(_PolicyEvent):
     net_cash_value: Money | None = None
     paid_up_additions_amount: Money | None = None
     paid_up_additions_expiration_date: date | None = None
+    # Whole Life only: what a premium default turns the certificate into (None for other
+    # products, and in payloads published before the field existed).
+    nonforfeiture_option: NonforfeitureOption | None = None
     owner: OwnerParty
     benefits: list[Benefit] = Field(default_factory=list)
     agents: list[Agent] = Field(default_factory=list)

@@ -19,7 +19,7 @@ from services.billing.application import BillingApplication
 from services.billing.main import billing_consumer, billing_outbox, build_billing
 from services.policy.api import create_policy_api
 from services.policy.application import PolicyApplication
-from services.policy.main import build_policy, policy_outbox
+from services.policy.main import build_policy, policy_consumer, policy_outbox
 from services.portal.main import build_read_store, portal_consumer
 from shared.messaging.consumer import ConsumerCore
 from shared.runtime import run_consumer, run_relay
@@ -75,6 +75,8 @@ class Stack:
     def start_consumer(self, name: str) -> ConsumerCore:
         if name == "billing":
             core = billing_consumer(self.billing, self.settings)
+        elif name == "policy":
+            core = policy_consumer(self.policy, self.settings)
         else:
             core = portal_consumer(self.read_engine, self.settings)
         self.cores[name] = core

@@ -11,12 +11,31 @@ from typing import Any
 
 from services.documents.pdf.certificate import BenefitLine, CertificateContent, render_certificate
 from services.documents.pdf.letter import LetterContent, render_letter
+from services.documents.pdf.notice import PremiumDefaultContent, render_premium_default_notice
+from services.documents.pdf.statement import (
+    StatementContent,
+    StatementLine,
+    render_annual_statement,
+    render_bill,
+)
 
-__all__ = ["TEMPLATES", "BenefitLine", "CertificateContent", "LetterContent", "render"]
+__all__ = [
+    "TEMPLATES",
+    "BenefitLine",
+    "CertificateContent",
+    "LetterContent",
+    "PremiumDefaultContent",
+    "StatementContent",
+    "StatementLine",
+    "render",
+]
 
 TEMPLATES: dict[str, Callable[[Any], bytes]] = {
     "certificate": render_certificate,
     "letter": render_letter,
+    "bill": render_bill,
+    "annual_statement": render_annual_statement,
+    "notice": render_premium_default_notice,
 }
 
 

@@ -1,4 +1,13 @@
-"""Billing's events → Billing/Payment Detail (payor, billing information, payment history)."""
+"""Billing's events → Billing/Payment Detail (payor, billing information, payment history).
+
+A payment's row in the history is "In Suspense" until it goes into whole premiums
+("Applied"), or "Reversed" when billing takes it back (a returned item or NSF): a reversed
+payment stays in the history. The last payment date is the latest apply date of the payments
+not reversed (so a back-dated payment does not move it back either). PremiumDefaulted and
+StatementIssued change nothing here: the certificate's status comes from policy's events, and
+the most recent statement is the owner's newest bill or annual statement in the documents
+inbox (`queries/billing.py`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,8 @@ from sqlalchemy.orm import Session
 from services.portal.readmodels import BillingView, PaymentView
 from shared.contracts import billing
 from shared.contracts.envelope import Envelope
+
+IN_SUSPENSE, APPLIED, REVERSED = "In Suspense", "Applied", "Reversed"
 
 
 def billing_account_opened(
@@ -44,15 +55,16 @@ def payment_received(session: Session, _: Envelope, event: billing.PaymentReceiv
             payment_method=event.payment_method.value,
             payment_frequency=event.payment_frequency.value,
             amount=event.amount,
-            state="In Suspense",
+            state=IN_SUSPENSE,
             sequence=sequence or 0,
         )
     )
     session.execute(
         update(BillingView)
         .where(BillingView.certificate_number == event.certificate_number)
-        .values(suspense_balance=event.suspense_balance, last_payment_date=event.apply_date)
+        .values(suspense_balance=event.suspense_balance)
     )
+    _recompute_last_payment_date(session, event.certificate_number)
 
 
 def payment_applied(session: Session, _: Envelope, event: billing.PaymentApplied) -> None:
@@ -67,9 +79,38 @@ def payment_applied(session: Session, _: Envelope, event: billing.PaymentApplied
         update(PaymentView)
         .where(
             PaymentView.certificate_number == event.certificate_number,
-            PaymentView.state == "In Suspense",
+            PaymentView.state == IN_SUSPENSE,
         )
-        .values(state="Applied")
+        .values(state=APPLIED)
+    )
+
+
+def payment_reversed(session: Session, _: Envelope, event: billing.PaymentReversed) -> None:
+    number = event.certificate_number
+    session.execute(
+        update(PaymentView)
+        .where(PaymentView.certificate_number == number, PaymentView.payment_id == event.payment_id)
+        .values(state=REVERSED)
+    )
+    session.execute(
+        update(BillingView)
+        .where(BillingView.certificate_number == number)
+        .values(paid_to_date=event.paid_to_date, suspense_balance=event.suspense_balance)
+    )
+    _recompute_last_payment_date(session, number)
+
+
+def _recompute_last_payment_date(session: Session, number: str) -> None:
+    """The latest apply date of the payments not reversed (None when there is none)."""
+    latest = session.scalar(
+        select(func.max(PaymentView.apply_date)).where(
+            PaymentView.certificate_number == number, PaymentView.state != REVERSED
+        )
+    )
+    session.execute(
+        update(BillingView)
+        .where(BillingView.certificate_number == number)
+        .values(last_payment_date=latest)
     )
 
 
@@ -86,4 +127,5 @@ PROJECTORS = {
     billing.PaymentReceived: payment_received,
     billing.PaymentApplied: payment_applied,
     billing.PremiumBilled: premium_billed,
+    billing.PaymentReversed: payment_reversed,
 }

@@ -1,15 +1,25 @@
-"""Billing/Payment Detail: payor, billing information and payment history."""
+"""Billing/Payment Detail: payor, billing information, payment history and the most recent
+statement.
+
+The guide: "A PDF of your most recent statement can be viewed". The most recent statement is
+the owner's newest document of type `bill` or `annual_statement` for the certificate in the
+documents inbox (the DocumentView read model; on the same day a bill comes before an annual
+statement); its `href` is the inbox's own link (`/api/documents/{id}`), so opening it goes
+through the same route, owner check and "opened" marking as My Documents. None until the
+first statement. Payment history rows carry their state: "Applied", "In Suspense" or
+"Reversed" (a reversed payment stays in the history).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from services.portal.queries.common import NotFound, Out, owned_certificate
-from services.portal.readmodels import BillingView, PaymentView
+from services.portal.readmodels import BillingView, DocumentView, PaymentView
 from shared.contracts.types import Money
 
 
@@ -39,6 +49,13 @@ class PaymentRow(Out):
     state: str
 
 
+class LatestStatement(Out):
+    document_id: str
+    document_type: str
+    created_on: date
+    href: str
+
+
 class PaymentHistory(Out):
     from_date: date | None
     through_date: date | None
@@ -54,6 +71,38 @@ class BillingDetail(Out):
     payor: Payor
     billing: BillingInformation
     payment_history: PaymentHistory
+    latest_statement: LatestStatement | None
+
+
+STATEMENT_TYPES = ("bill", "annual_statement")
+
+
+def latest_statement(
+    session: Session, certificate_number: str, owner_party_id: str
+) -> LatestStatement | None:
+    """The owner's newest bill or annual statement for the certificate, if any."""
+    row = session.scalars(
+        select(DocumentView)
+        .where(
+            DocumentView.owner_party_id == owner_party_id,
+            DocumentView.certificate_number == certificate_number,
+            DocumentView.document_type.in_(STATEMENT_TYPES),
+        )
+        .order_by(
+            DocumentView.created_on.desc(),
+            case((DocumentView.document_type == "bill", 0), else_=1),
+            DocumentView.document_id,
+        )
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return LatestStatement(
+        document_id=row.document_id,
+        document_type=row.document_type,
+        created_on=row.created_on,
+        href=f"/api/documents/{row.document_id}",
+    )
 
 
 def billing_detail(
@@ -118,5 +167,9 @@ def billing_detail(
                 )
                 for r in rows
             ],
+        ),
+        # `owned_certificate` answers only certificates with an owner.
+        latest_statement=latest_statement(
+            session, certificate_number, certificate.owner_party_id or ""
         ),
     )
