@@ -4,7 +4,7 @@ One module per producing service. Services import each other's contracts, never 
 domain code. Every contract is registered by `(event_type, schema_version)`.
 """
 
-from shared.contracts import billing, documents, identity, policy
+from shared.contracts import billing, claims, documents, identity, policy
 from shared.contracts.envelope import Envelope, IntegrationEvent, parse_event
 from shared.contracts.registry import CONTRACTS, contract_for
 
@@ -13,6 +13,7 @@ __all__ = [
     "Envelope",
     "IntegrationEvent",
     "billing",
+    "claims",
     "contract_for",
     "documents",
     "identity",

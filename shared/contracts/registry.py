@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from shared.contracts import billing, documents, identity, policy
+from shared.contracts import billing, claims, documents, identity, policy
 from shared.contracts.envelope import IntegrationEvent
 
 CONTRACTS: dict[tuple[str, int], type[IntegrationEvent]] = {
     (model.event_type, model.schema_version): model
-    for module in (policy, billing, identity, documents)
+    for module in (policy, billing, identity, documents, claims)
     for model in module.EVENTS
 }
 
