@@ -4,7 +4,7 @@
 # consumer group, and the portal API. Logs and pids under $RUN_DIR (default var/run).
 #
 # Environment: PORT (portal API, default 8000), POLICY_PORT (8101), BILLING_PORT (8102),
-# IDENTITY_PORT (8103), DOCUMENTS_PORT (8104), SMTP_HOST/SMTP_PORT (identity's mail, default 127.0.0.1:8025),
+# IDENTITY_PORT (8103), DOCUMENTS_PORT (8104), CLAIMS_PORT (8105), SMTP_HOST/SMTP_PORT (identity's mail, default 127.0.0.1:8025),
 # RUN_DIR, and anything shared/settings.py reads (DATABASE_SUFFIX, TOPIC_PREFIX, …).
 # KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL, when set, point at existing infrastructure.
 set -euo pipefail
@@ -17,6 +17,7 @@ POLICY_PORT=${POLICY_PORT:-8101}
 BILLING_PORT=${BILLING_PORT:-8102}
 IDENTITY_PORT=${IDENTITY_PORT:-8103}
 DOCUMENTS_PORT=${DOCUMENTS_PORT:-8104}
+CLAIMS_PORT=${CLAIMS_PORT:-8105}
 
 die() { echo "up.sh: error: $*" >&2; exit 1; }
 [[ -x $PY ]] || die "no virtualenv: run 'make venv' first"
@@ -40,7 +41,7 @@ if [[ -z ${PII_HMAC_SECRET:-} ]]; then
 fi
 export PII_HMAC_SECRET
 if [[ -n ${DATABASE_SUFFIX:-} ]]; then
-  for db in policy billing portal identity keystore documents; do
+  for db in policy billing portal identity keystore documents claims; do
     "$REPO_ROOT/deploy/postgres/pg.sh" createdb "$db$DATABASE_SUFFIX" >/dev/null
   done
 fi
@@ -72,6 +73,9 @@ start identity-api "$IDENTITY_PORT" services.identity.main api
 start identity-relay - services.identity.main relay
 start identity-consumer - services.identity.main consumer
 start identity-mailer - services.identity.main mailer
+start claims-api "$CLAIMS_PORT" services.claims.main api
+start claims-relay - services.claims.main relay
+start claims-consumer - services.claims.main consumer
 start documents-api "$DOCUMENTS_PORT" services.documents.main api
 start documents-relay - services.documents.main relay
 start documents-consumer - services.documents.main consumer
@@ -81,6 +85,7 @@ start portal-api "$PORT" services.portal.main api
 
 for url in "http://127.0.0.1:$POLICY_PORT/health" "http://127.0.0.1:$BILLING_PORT/health" \
            "http://127.0.0.1:$IDENTITY_PORT/health" "http://127.0.0.1:$DOCUMENTS_PORT/health" \
+           "http://127.0.0.1:$CLAIMS_PORT/health" \
            "http://127.0.0.1:$PORT/health"; do
   for _ in $(seq 1 150); do
     curl -fsS "$url" >/dev/null 2>&1 && continue 2
@@ -92,4 +97,5 @@ echo "Portal API:      http://127.0.0.1:$PORT/api/…"
 echo "Policy commands: http://127.0.0.1:$POLICY_PORT/certificates"
 echo "Billing commands: http://127.0.0.1:$BILLING_PORT/accounts/{number}/payments"
 echo "Identity:        http://127.0.0.1:$IDENTITY_PORT (the portal forwards owners' commands)"
+echo "Claims commands: http://127.0.0.1:$CLAIMS_PORT/claims"
 echo "Stop with: make down"

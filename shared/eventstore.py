@@ -137,8 +137,10 @@ def eventstore_env(url: str, recorder: str = "native", **extra: str) -> dict[str
                 POSTGRES_PORT=str(parts.port or 5432),
                 POSTGRES_USER=parts.username or "postgres",
                 POSTGRES_PASSWORD=parts.password or "",
-                POSTGRES_POOL_SIZE="10",
-                POSTGRES_MAX_OVERFLOW="10",
+                # Opened eagerly by the pool: keep it small (a service runs several
+                # processes; 19 of them share one PostgreSQL), growing on demand.
+                POSTGRES_POOL_SIZE="2",
+                POSTGRES_MAX_OVERFLOW="8",
                 POSTGRES_LOCK_TIMEOUT="10",
             )
     else:

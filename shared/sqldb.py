@@ -17,7 +17,7 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")

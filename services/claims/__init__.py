@@ -1,1 +1,1 @@
-"""The claims service: built by its own issue (see README, "Status")."""
+"""The claims service: critical illness and accident claims (see `domain.py`)."""

@@ -1,7 +1,7 @@
-"""Documents' consumer group `documents` on policy.events and billing.events: what is on file
-about each certificate (policy's events), and the documents upstream facts trigger
-(`triggers.TRIGGERS`: certificates and letters from policy; bills, annual statements and
-premium default notices from billing).
+"""Documents' consumer group `documents` on policy.events, billing.events and claims.events:
+what is on file about each certificate (policy's events), and the documents upstream facts
+trigger (`triggers.TRIGGERS`: certificates and letters from policy; bills, annual statements
+and premium default notices from billing; EOBs and claim denial letters from claims).
 
 An `EventSourcedSink`: for each event, the certificate-on-file update and the new documents
 are stored in one transaction with the consumer's position and the marker of the upstream
@@ -15,7 +15,8 @@ one partition, so either is an anomaly): it is rejected to the dead-letter topic
 reason, and nothing is generated. The same holds for a billing event about a certificate
 not on file: billing only bills accounts it opened from policy's CertificateIssued, which this
 group consumes too, so only a consumer far behind on policy.events could see one; its dead
-letter can be replayed once policy.events has caught up.
+letter can be replayed once policy.events has caught up. Claims' events likewise (claims only
+takes claims on issued certificates).
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from eventsourcing.domain import Aggregate
 from services.documents.application import DocumentsApplication
 from services.documents.certificates import CertificateOnFile
 from services.documents.triggers import TRIGGERS, Trigger
-from shared.contracts import billing, policy
+from shared.contracts import billing, claims, policy
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.messaging.eventsourced_sink import EventSourcedSink, Reaction
 from shared.messaging.records import RejectedMessage
 
 CONSUMER_NAME = "documents"
-SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC]
+SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC, claims.TOPIC]
 
 OnFileUpdate = Callable[[DocumentsApplication, Any], CertificateOnFile]
 

@@ -2,9 +2,9 @@
 
 - `api`: the HTTP command API (port 8104 unless SERVICE_PORT);
 - `relay`: documents' outbox → Kafka `documents.events`;
-- `consumer`: consumer group `documents` on policy.events and billing.events (certificates
-  on file, and the documents their facts trigger: certificates, letters, bills, annual
-  statements, premium default notices);
+- `consumer`: consumer group `documents` on policy.events, billing.events and claims.events
+  (certificates on file, and the documents their facts trigger: certificates, letters, bills,
+  annual statements, premium default notices, EOBs, claim denial letters);
 - `mailer`: queues the notification emails of Portal documents and sends them
   (mail_outbox → SMTP_HOST:SMTP_PORT), recording NotificationSent / NotificationFailed.
 

@@ -18,6 +18,14 @@ Claims' issue adds EOBs and denial letters with one line here and one template e
 | StatementIssued "billing" (billing)   | bill              | pdf/statement.py           |
 | StatementIssued "annual" (billing)    | annual_statement  | pdf/statement.py           |
 | PremiumDefaulted (billing)            | notice            | pdf/notice.py              |
+| ClaimIssued (claims)                  | eob               | pdf/claims.py              |
+| ClaimDenied (claims)                  | denial_letter     | pdf/claims.py              |
+
+EOBs are always mailed (`preferences.MAIL_ONLY`; a copy is in the portal inbox). Claims'
+documents are dated by the claim's issue / denial date. The portal relates a claim to its EOB /
+denial letter by the deterministic document id (`domain.document_id_for` of the claims
+event's `<aggregate id>:<version>` and the type), so neither document needs the claim number
+in a contract field.
 """
 
 from __future__ import annotations
@@ -31,12 +39,15 @@ from services.documents.certificates import CertificateOnFile
 from services.documents.pdf import (
     BenefitLine,
     CertificateContent,
+    DenialContent,
+    EobContent,
+    EobLine,
     LetterContent,
     PremiumDefaultContent,
     StatementContent,
     StatementLine,
 )
-from shared.contracts import billing, policy
+from shared.contracts import billing, claims, policy
 from shared.contracts.envelope import IntegrationEvent
 
 Compose = Callable[[Any, CertificateOnFile, date], Any]
@@ -148,6 +159,64 @@ def premium_default_notice(
     )
 
 
+def _patient_name(patient: claims.Patient) -> str:
+    return f"{patient.first_name} {patient.last_name}"
+
+
+def explanation_of_benefits(
+    event: claims.ClaimIssued, on_file: CertificateOnFile, created_on: date
+) -> EobContent:
+    totals = event.totals
+    return EobContent(
+        certificate_number=event.certificate_number,
+        owner_name=on_file.owner_name,
+        claim_number=event.claim_number,
+        issued_on=event.issued_on,
+        patient_name=_patient_name(event.patient),
+        provider=event.provider,
+        service_date=event.service_date,
+        paid_to=event.paid_to,
+        amount_claimed=totals.amount_claimed,
+        excluded_amount=totals.excluded_amount,
+        deductible_applied=totals.deductible_applied,
+        coinsurance_copay=totals.coinsurance_copay,
+        other_carrier_paid=totals.other_carrier_paid,
+        patient_responsibility=totals.patient_responsibility,
+        total_amount_paid=totals.total_amount_paid,
+        lines=tuple(
+            EobLine(
+                date_of_service=line.date_of_service,
+                type_of_service=line.type_of_service,
+                amount_claimed=line.amount_claimed,
+                excluded_amount=line.excluded_amount,
+                benefit_amount=line.benefit_amount,
+            )
+            for line in event.lines
+        ),
+    )
+
+
+CLAIM_DENIAL = "Claim denial"
+
+
+def claim_denial_letter(
+    event: claims.ClaimDenied, on_file: CertificateOnFile, created_on: date
+) -> DenialContent:
+    return DenialContent(
+        certificate_number=event.certificate_number,
+        owner_name=on_file.owner_name,
+        claim_number=event.claim_number,
+        denied_on=event.denied_on,
+        status=event.status,
+        reason=event.reason,
+        patient_name=_patient_name(event.patient),
+        provider=event.provider,
+        service_date=event.service_date,
+        submitted_amount=event.submitted_amount,
+        description=CLAIM_DENIAL,
+    )
+
+
 def _statement_type(kind: str) -> Callable[[Any], bool]:
     return lambda event: event.statement_type == kind
 
@@ -176,5 +245,15 @@ TRIGGERS: list[Trigger] = [
         "notice",
         premium_default_notice,
         dated=lambda event: event.defaulted_on,
+    ),
+    Trigger(
+        claims.ClaimIssued, "eob", explanation_of_benefits, dated=lambda event: event.issued_on
+    ),
+    Trigger(
+        claims.ClaimDenied,
+        "denial_letter",
+        claim_denial_letter,
+        CLAIM_DENIAL,
+        dated=lambda event: event.denied_on,
     ),
 ]

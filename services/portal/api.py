@@ -14,6 +14,7 @@ from services.portal import queries
 from services.portal.auth import NotSignedIn
 from services.portal.gateway import CommandGateway, ServiceUnavailable
 from services.portal.routes.account import account_routes
+from services.portal.routes.claims import claim_routes
 from services.portal.routes.documents import document_routes
 from services.portal.routes.insurance import insurance_routes
 from shared.clock import Clock
@@ -45,7 +46,8 @@ def create_portal_app(
     api = APIRouter(prefix="/api")
     api.include_router(account_routes(engine, gateway))
     api.include_router(insurance_routes(engine, gateway, open_sealed, clock))
-    api.include_router(document_routes(engine, gateway))
+    api.include_router(document_routes(engine, gateway, open_sealed, clock))
+    api.include_router(claim_routes(open_sealed, clock))
     app.include_router(api)
 
     @app.get("/health")

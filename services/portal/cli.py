@@ -61,7 +61,7 @@ def seed() -> None:
 
     async def go() -> bool:
         await system.settle()
-        loaded = await load_demo_data(system.policy, system.billing, system.identity, system.settle)
+        loaded = await load_demo_data(system, system.settle)
         await system.settle()
         return loaded
 

@@ -13,9 +13,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from services.billing.application import BillingApplication
+from services.claims.application import ClaimsApplication
 from services.identity.application import IdentityApplication
 from services.identity.credentials import SECURITY_QUESTIONS
 from services.policy.application import CertificateNotFound, PolicyApplication
@@ -30,9 +32,18 @@ from services.policy.values import (
     OwnerParty,
     Phones,
 )
+from services.portal.demo_claims import issue_claims_certificate, load_guide_claims
 from shared.contracts.types import PaymentFrequency, PaymentMethod
 from shared.dates import add_months
 from shared.eventstore import caused_by
+
+
+class DemoServices(Protocol):
+    policy: PolicyApplication
+    billing: BillingApplication
+    identity: IdentityApplication
+    claims: ClaimsApplication
+
 
 DEMO_PASSWORD = "Demo-Portal-2024!"
 DEMO_USERS = {"demo": "0000100001", "demo2": "0000100002"}
@@ -46,17 +57,13 @@ def owner_party_id(user: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/demo/owners/{user}")
 
 
-async def load_demo_data(
-    policy: PolicyApplication,
-    billing: BillingApplication,
-    identity: IdentityApplication,
-    settle: Callable[[], Awaitable[None]],
-) -> bool:
+async def load_demo_data(system: DemoServices, settle: Callable[[], Awaitable[None]]) -> bool:
     """Load the demo set unless it is there already; answers whether it loaded anything.
 
     Certificates are issued first; billing opens their accounts by reacting to the events
     (`settle` runs delivery until it has); then the payments and billing cycles follow.
     """
+    policy, billing, identity = system.policy, system.billing, system.identity
     try:
         policy.get_certificate("0000100001")
         return False
@@ -64,9 +71,11 @@ async def load_demo_data(
         pass
     with caused_by("batch", "DemoSeed"):
         await asyncio.to_thread(_issue_certificates, policy)
+        await asyncio.to_thread(issue_claims_certificate, policy)
         await settle()
         await asyncio.to_thread(_guide_whole_life_billing, policy, billing)
         await asyncio.to_thread(_accident_billing, billing)
+        await asyncio.to_thread(load_guide_claims, system.claims)
         await settle()
         await asyncio.to_thread(_register_demo_users, identity)
         await settle()

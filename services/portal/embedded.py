@@ -8,6 +8,7 @@ HTTP layout of the one process:
   /backoffice/policy/…            policy's command API
   /backoffice/billing/…           billing's command API
   /backoffice/documents/…         documents' command API (e.g. POST /letters)
+  /backoffice/claims/…            claims' command API (submit, adjudicate, issue, deny)
 
 Mail: identity's dispatcher sends through SMTP to `SMTP_HOST:SMTP_PORT` (default
 127.0.0.1:8025); `portal run` starts a demo mailbox there that writes each message to
@@ -27,6 +28,9 @@ from fastapi import FastAPI
 from services.billing.api import create_billing_api
 from services.billing.application import BillingApplication
 from services.billing.main import billing_consumer, billing_outbox, build_billing
+from services.claims.api import create_claims_api
+from services.claims.application import ClaimsApplication
+from services.claims.main import build_claims, claims_consumer, claims_outbox
 from services.documents.api import create_documents_api
 from services.documents.application import DocumentsApplication
 from services.documents.main import (
@@ -66,6 +70,7 @@ class EmbeddedSystem:
     billing: BillingApplication
     identity: IdentityApplication
     documents: DocumentsApplication
+    claims: ClaimsApplication
     delivery: InProcessDelivery
     read_engine: object
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -78,6 +83,7 @@ class EmbeddedSystem:
         self.billing.close()
         self.identity.close()
         self.documents.close()
+        self.claims.close()
 
 
 def build_embedded(settings: Settings) -> EmbeddedSystem:
@@ -85,6 +91,7 @@ def build_embedded(settings: Settings) -> EmbeddedSystem:
     billing = build_billing(settings)
     identity = build_identity(settings)
     documents = build_documents(settings)
+    claims = build_claims(settings)
     read_engine = build_read_store(settings)
     dead_letters = TableDeadLetters(make_engine(f"sqlite:///{settings.sqlite_path('dlq')}"))
     outboxes = {
@@ -94,6 +101,7 @@ def build_embedded(settings: Settings) -> EmbeddedSystem:
             billing_outbox(billing, settings),
             identity_outbox(identity, settings),
             documents_outbox(documents, settings),
+            claims_outbox(claims, settings),
         )
     }
     consumers = [
@@ -101,10 +109,13 @@ def build_embedded(settings: Settings) -> EmbeddedSystem:
         billing_consumer(billing, settings, dead_letters),
         identity_consumer(identity, settings, dead_letters),
         documents_consumer(documents, settings, dead_letters),
+        claims_consumer(claims, settings, dead_letters),
         portal_consumer(read_engine, settings, dead_letters),
     ]
     delivery = InProcessDelivery(outboxes, consumers)
-    return EmbeddedSystem(settings, policy, billing, identity, documents, delivery, read_engine)
+    return EmbeddedSystem(
+        settings, policy, billing, identity, documents, claims, delivery, read_engine
+    )
 
 
 def create_embedded_app(
@@ -132,7 +143,7 @@ def create_embedded_app(
                 mailbox = None
         await system.settle()
         if seed:
-            await load_demo_data(system.policy, system.billing, system.identity, system.settle)
+            await load_demo_data(system, system.settle)
         tasks = [
             asyncio.create_task(system.delivery.run_forever(stop)),
             asyncio.create_task(identity_mail_dispatcher(system.identity, mail).run_forever(stop)),
@@ -170,4 +181,5 @@ def create_embedded_app(
     app.mount("/backoffice/policy", policy_api)
     app.mount("/backoffice/billing", billing_api)
     app.mount("/backoffice/documents", documents_api)
+    app.mount("/backoffice/claims", create_claims_api(system.claims))
     return app

@@ -199,3 +199,66 @@ class DeliveryPreferenceView(ReadModel):
     owner_party_id: Mapped[str] = mapped_column(String(36), index=True)
     method: Mapped[str] = mapped_column(String(10))
     emails: Mapped[list] = mapped_column(JSON)
+
+
+class ClaimView(ReadModel):
+    """One claim (Claim Inquiry / Claim Details), from claims' events. The totals are the Claim
+    Summary grid. `eob_document_id` / `correspondence_document_id`: the id documents gives the
+    EOB / denial letter the claim's ClaimIssued / ClaimDenied makes (deterministic, see
+    `projections/claims.py`); the link is shown once that document is in the inbox."""
+
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_certificate", "certificate_number", "service_date"),)
+
+    claim_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    certificate_number: Mapped[str] = mapped_column(String(10))
+    group_number: Mapped[str | None] = mapped_column(String(40))
+    account_number: Mapped[str | None] = mapped_column(String(40))
+    member_id: Mapped[str | None] = mapped_column(String(40))
+    patient_insured_id: Mapped[str | None] = mapped_column(String(20))
+    patient_first_name: Mapped[str | None] = mapped_column(String(120))
+    patient_last_name: Mapped[str | None] = mapped_column(String(120))
+    relationship: Mapped[str | None] = mapped_column(String(20))
+    provider: Mapped[str | None] = mapped_column(String(200))
+    service_date: Mapped[date | None] = mapped_column(Date)
+    submitted_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    status: Mapped[str | None] = mapped_column(String(40))
+    status_date: Mapped[date | None] = mapped_column(Date)
+    amount_claimed: Mapped[Decimal | None] = mapped_column(MONEY)
+    excluded_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    deductible_applied: Mapped[Decimal | None] = mapped_column(MONEY)
+    coinsurance_copay: Mapped[Decimal | None] = mapped_column(MONEY)
+    other_carrier_paid: Mapped[Decimal | None] = mapped_column(MONEY)
+    patient_responsibility: Mapped[Decimal | None] = mapped_column(MONEY)
+    total_amount_paid: Mapped[Decimal | None] = mapped_column(MONEY)
+    paid_to: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    eob_document_id: Mapped[str | None] = mapped_column(String(36))
+    correspondence_document_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class ClaimLineView(ReadModel):
+    """One benefit processed for a claim (the Claim Details grid)."""
+
+    __tablename__ = "claim_lines"
+
+    claim_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    line_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    date_of_service: Mapped[date] = mapped_column(Date)
+    type_of_service: Mapped[str] = mapped_column(String(200))
+    amount_claimed: Mapped[Decimal] = mapped_column(MONEY)
+    excluded_amount: Mapped[Decimal] = mapped_column(MONEY)
+    benefit_amount: Mapped[Decimal] = mapped_column(MONEY)
+    reason: Mapped[str | None] = mapped_column(String(400))
+
+
+class ClaimStatusView(ReadModel):
+    """A claim's status history, in the order claims published it (`sequence`)."""
+
+    __tablename__ = "claim_status_history"
+
+    claim_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(40))
+    status_date: Mapped[date] = mapped_column(Date)

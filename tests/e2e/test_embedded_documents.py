@@ -41,7 +41,9 @@ def test_inbox_preferences_and_the_notification_email(tmp_path: Path) -> None:
         )
         assert "0000100001" in text and "44.00" in text
         # ...and marks it opened.
-        again = client.get("/api/documents?type=certificate", headers=auth).json()["items"][0]
+        again = client.get(
+            "/api/documents?certificate=100001&type=certificate", headers=auth
+        ).json()["items"][0]
         assert again["unopened"] is False
 
         # Preferences: Mail for every type until chosen; Portal needs an email; no paperless EOB.
@@ -90,7 +92,8 @@ def test_inbox_preferences_and_the_notification_email(tmp_path: Path) -> None:
         assert client.put("/api/profile", json=NEW_CONTACT, headers=auth).status_code == 200
 
         def letter():
-            items = client.get("/api/documents?type=letter", headers=auth).json()["items"]
+            page = client.get("/api/documents?certificate=100001&type=letter", headers=auth)
+            items = page.json()["items"]
             return items[0] if items else None
 
         found = eventually(letter)

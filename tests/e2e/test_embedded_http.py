@@ -182,7 +182,10 @@ def test_the_demo_data_of_the_guide_survives_a_restart(tmp_path: Path) -> None:
         ("2024-01-08", "2023-12-31", "List Bill", "44.00"),
     ]
     assert body["payment_history"]["total"] == 97
-    whole_life = insurance["products"][0]["certificates"][0]
+    groups = {g["product_name"]: g["certificates"] for g in insurance["products"]}
+    whole_life = groups["Harborview@Work Whole Life"][0]
+    claims_certificate = groups["Harborview@Work Critical Illness"][0]
+    assert claims_certificate["actions"][-1]["label"] == "View Claims"
     assert (whole_life["certificate_number"], whole_life["coverage_amount"]) == (
         "0000100001",
         "12137.00",

@@ -29,7 +29,7 @@ from tests.conftest import Infra
 pytestmark = pytest.mark.integration
 
 
-SERVICE_DATABASES = ("policy", "billing", "portal", "identity", "keystore", "documents")
+SERVICE_DATABASES = ("policy", "billing", "portal", "identity", "keystore", "documents", "claims")
 
 
 def create_databases(database_url: str, names: list[str]) -> None:

@@ -49,6 +49,7 @@ def topology(infra: Infra, tmp_path: Path):
         "BILLING_PORT": free_port(),
         "IDENTITY_PORT": free_port(),
         "DOCUMENTS_PORT": free_port(),
+        "CLAIMS_PORT": free_port(),
         "SMTP_PORT": free_port(),
     }
     env = {
@@ -78,7 +79,7 @@ def topology(infra: Infra, tmp_path: Path):
 def test_issue_register_update_contact_and_pay_across_processes(topology) -> None:
     urls, run_dir = topology
     policy, billing, portal = urls["POLICY_PORT"], urls["BILLING_PORT"], urls["PORT"]
-    assert len(list(run_dir.glob("*.pid"))) == 16  # one process per role
+    assert len(list(run_dir.glob("*.pid"))) == 19  # one process per role
 
     # A clerk issues a Critical Illness certificate to Sam.
     body = certificate_body(

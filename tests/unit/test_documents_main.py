@@ -30,7 +30,7 @@ async def test_generate_notify_and_read_on_sqlite_then_restart(tmp_path) -> None
 
     # Policy's CertificateIssued reaches documents' consumer group: a certificate PDF file.
     consumer = documents_consumer(app, settings)
-    assert consumer.topics == ["policy.events", "billing.events"]
+    assert consumer.topics == ["policy.events", "billing.events", "claims.events"]
     assert consumer.name == "documents"
     value = envelope_of(certificate_issued(AVERY), AVERY.certificate_id).to_bytes()
     await consumer.handle("policy.events", 0, 1, value, {})

@@ -10,6 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from services.documents.pdf.certificate import BenefitLine, CertificateContent, render_certificate
+from services.documents.pdf.claims import (
+    DenialContent,
+    EobContent,
+    EobLine,
+    render_denial_letter,
+    render_eob,
+)
 from services.documents.pdf.letter import LetterContent, render_letter
 from services.documents.pdf.notice import PremiumDefaultContent, render_premium_default_notice
 from services.documents.pdf.statement import (
@@ -23,6 +30,9 @@ __all__ = [
     "TEMPLATES",
     "BenefitLine",
     "CertificateContent",
+    "DenialContent",
+    "EobContent",
+    "EobLine",
     "LetterContent",
     "PremiumDefaultContent",
     "StatementContent",
@@ -36,6 +46,8 @@ TEMPLATES: dict[str, Callable[[Any], bytes]] = {
     "bill": render_bill,
     "annual_statement": render_annual_statement,
     "notice": render_premium_default_notice,
+    "eob": render_eob,
+    "denial_letter": render_denial_letter,
 }
 
 

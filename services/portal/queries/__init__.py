@@ -9,6 +9,7 @@ from services.portal.queries.certificates import (
     certificate_detail,
     my_insurance,
 )
+from services.portal.queries.claims import ClaimDetail, ClaimInquiry, claim_detail, claim_inquiry
 from services.portal.queries.common import NotFound, owned_certificate
 from services.portal.queries.documents import Inbox, Preferences, inbox, owned_document, preferences
 from services.portal.queries.profile import Profile, profile
@@ -17,6 +18,8 @@ __all__ = [
     "BenefitDetail",
     "BillingDetail",
     "CertificateDetail",
+    "ClaimDetail",
+    "ClaimInquiry",
     "Inbox",
     "MyInsurance",
     "NotFound",
@@ -25,6 +28,8 @@ __all__ = [
     "benefit_detail",
     "billing_detail",
     "certificate_detail",
+    "claim_detail",
+    "claim_inquiry",
     "inbox",
     "my_insurance",
     "owned_certificate",

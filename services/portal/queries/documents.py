@@ -53,8 +53,12 @@ def inbox(
     through_date: date | None = None,
     page: int = 1,
     size: int = 10,
+    hidden: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> Inbox:
+    """`hidden`: document ids the owner may not see (claims of adult dependents)."""
     conditions = [DocumentView.owner_party_id == owner_party_id]
+    if hidden:
+        conditions.append(DocumentView.document_id.not_in(hidden))
     if certificate_number:
         conditions.append(DocumentView.certificate_number == certificate_number)
     if document_type:
@@ -99,9 +103,14 @@ def inbox(
     )
 
 
-def owned_document(session: Session, document_id: str, owner_party_id: str) -> DocumentView:
+def owned_document(
+    session: Session,
+    document_id: str,
+    owner_party_id: str,
+    hidden: set[str] = frozenset(),  # type: ignore[assignment]
+) -> DocumentView:
     row = session.get(DocumentView, document_id)
-    if row is None or row.owner_party_id != owner_party_id:
+    if row is None or row.owner_party_id != owner_party_id or document_id in hidden:
         raise NotFound(f"document {document_id} not found")
     return row
 

@@ -3,6 +3,7 @@ delivery preferences — the last two are documents' commands, forwarded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from services.portal import queries
 from services.portal.gateway import CommandGateway, read_your_write
+from services.portal.queries.claims import hidden_claim_documents
 from services.portal.readmodels import DeliveryPreferenceView, DocumentView
 from services.portal.routes.common import Db, Owner, relay, unprocessable
+from shared.clock import Clock
 from shared.contracts.documents import DeliveryMethod, DocumentType
 from shared.contracts.types import CertificateNumber, _pad_certificate_number
 
@@ -43,8 +46,16 @@ def _parse_preferences(body: Any) -> list[PreferenceIn]:
     return PreferencesIn.model_validate(body).preferences
 
 
-def document_routes(engine: Engine, gateway: CommandGateway) -> APIRouter:
+def document_routes(
+    engine: Engine,
+    gateway: CommandGateway,
+    open_sealed: Callable[[str], str | None],
+    clock: Clock,
+) -> APIRouter:
     router = APIRouter()
+
+    def hidden(s: Session, owner: str) -> set[str]:
+        return hidden_claim_documents(s, owner, clock.today(), open_sealed)
 
     @router.get("/documents", response_model=queries.Inbox)
     def inbox(
@@ -74,6 +85,7 @@ def document_routes(engine: Engine, gateway: CommandGateway) -> APIRouter:
             through_date=through,
             page=page,
             size=size,
+            hidden=hidden(s, owner.party_id),
         )
 
     @router.get("/documents/preferences", response_model=queries.Preferences)
@@ -119,7 +131,7 @@ def document_routes(engine: Engine, gateway: CommandGateway) -> APIRouter:
     @router.get("/documents/{document_id}")
     async def document(document_id: str, owner: Owner) -> Response:
         with Session(engine) as s:
-            row = queries.owned_document(s, document_id, owner.party_id)
+            row = queries.owned_document(s, document_id, owner.party_id, hidden(s, owner.party_id))
             file_name = f"{row.document_type}-{row.certificate_number}-{row.created_on}.pdf"
         content = await gateway.send(
             "documents", "GET", f"/documents/{document_id}/content?owner_party_id={owner.party_id}"
