@@ -44,3 +44,31 @@ def install_error_handlers(
     for kinds, status in ((not_found, 404), (conflict, 409), (unprocessable, 422)):
         for kind in kinds:
             app.add_exception_handler(kind, _answer(status))
+
+
+class Refusal(Exception):
+    """A service's refusal of a request, with its HTTP status and (when there is one) the
+    field at fault. Messages are written for the owner and never echo what was entered."""
+
+    status: int = 422
+    default_message: str = "The request cannot be accepted."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+def install_refusal_handler(app: FastAPI) -> None:
+    """Answer every `Refusal` with its status, `detail` and (with a field) `errors`."""
+
+    @app.exception_handler(Refusal)
+    async def _refused(_: Request, exc: Refusal) -> JSONResponse:
+        content: dict = {"detail": exc.message}
+        if exc.field:
+            content["errors"] = [{"field": exc.field, "message": exc.message}]
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(status_code=exc.status, content=content, headers=headers)

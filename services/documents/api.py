@@ -20,13 +20,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Query, Response
 
 from services.documents.application import DocumentsApplication, Selection
 from services.documents.content import ContentStore
 from services.documents.core import normalized_number
-from services.documents.errors import DocumentNotFound, DocumentsError
+from services.documents.errors import DocumentNotFound
 from services.documents.schemas import (
     GenerateLetter,
     LetterOut,
@@ -36,7 +35,7 @@ from services.documents.schemas import (
 )
 from shared.contracts.documents import DOCUMENT_TYPES, Preference
 from shared.eventstore import caused_by
-from shared.http import install_error_handlers
+from shared.http import install_error_handlers, install_refusal_handler
 from shared.telemetry import instrument_http
 
 
@@ -55,12 +54,7 @@ def create_documents_api(
     install_error_handlers(app)
     instrument_http(app, "documents")
 
-    @app.exception_handler(DocumentsError)
-    async def _refused(_: Request, exc: DocumentsError) -> JSONResponse:
-        content: dict = {"detail": exc.message}
-        if exc.field:
-            content["errors"] = [{"field": exc.field, "message": exc.message}]
-        return JSONResponse(status_code=exc.status, content=content)
+    install_refusal_handler(app)
 
     @app.put("/certificates/{number}/preferences")
     def set_preferences(number: str, body: SetPreferences) -> PreferencesOut:

@@ -6,18 +6,11 @@ the answer does not tell which numbers or ids exist.
 
 from __future__ import annotations
 
+from shared.http import Refusal
 
-class DocumentsError(Exception):
-    status: int = 422
-    default_message: str = "The request cannot be accepted."
 
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
-        super().__init__(message or self.default_message)
-        self.field = field
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0])
+class DocumentsError(Refusal):
+    """Every refusal of the documents service (status, message, field: see `Refusal`)."""
 
 
 class CertificateNotFound(DocumentsError):

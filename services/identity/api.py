@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import FastAPI, Header, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Header, Response
 
 from services.identity.application import IdentityApplication
 from services.identity.credentials import SECURITY_QUESTIONS
@@ -33,7 +32,7 @@ from services.identity.schemas import (
     UserIdRecovery,
 )
 from shared.eventstore import caused_by
-from shared.http import install_error_handlers
+from shared.http import install_error_handlers, install_refusal_handler
 from shared.telemetry import instrument_http
 
 USER_ID_SENT = (
@@ -57,13 +56,7 @@ def create_identity_api(identity: IdentityApplication) -> FastAPI:
     install_error_handlers(app)
     instrument_http(app, "identity")
 
-    @app.exception_handler(IdentityError)
-    async def _refused(_: Request, exc: IdentityError) -> JSONResponse:
-        content: dict = {"detail": exc.message}
-        if exc.field:
-            content["errors"] = [{"field": exc.field, "message": exc.message}]
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(status_code=exc.status, content=content, headers=headers)
+    install_refusal_handler(app)
 
     # --- registration -------------------------------------------------------------------
 

@@ -6,18 +6,11 @@ ends up in a response, a log line or a span through an exception.
 
 from __future__ import annotations
 
+from shared.http import Refusal
 
-class IdentityError(Exception):
-    status: int = 422
-    default_message: str = "The request cannot be accepted."
 
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
-        super().__init__(message or self.default_message)
-        self.field = field
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0])
+class IdentityError(Refusal):
+    """Every refusal of the identity service (status, message, field: see `Refusal`)."""
 
 
 class RecordsDoNotMatch(IdentityError):

@@ -120,17 +120,23 @@ def _contact(street: str, city: str, state: str, zip_code: str, email: str, cell
     )
 
 
-def _issue_certificates(policy: PolicyApplication) -> None:
-    avery = OwnerParty(
+def avery_owner() -> OwnerParty:
+    """The demo owner `demo` (the guide's certificate owner), as policy records her."""
+    return OwnerParty(
         party_id=owner_party_id("demo"),
         first_name="Avery",
         last_name="Demo",
         gender="Female",
         date_of_birth=date(1983, 11, 1),
         government_id=DEMO_GOVERNMENT_IDS["demo"],
-        contact=_contact("12 Elm Street", "Tolland", "CT", "06084", "demo@example.com",
-                         "860-555-0101"),
-    )  # fmt: skip
+        contact=_contact(
+            "12 Elm Street", "Tolland", "CT", "06084", "demo@example.com", "860-555-0101"
+        ),
+    )
+
+
+def _issue_certificates(policy: PolicyApplication) -> None:
+    avery = avery_owner()  # fmt: skip
     policy.issue_certificate(
         certificate_number="0000100001",
         product_code=ProductCode.WHOLE_LIFE,

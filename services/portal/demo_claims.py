@@ -17,13 +17,9 @@ from services.policy.application import PolicyApplication
 from services.policy.products import ProductCode
 from services.policy.statuses import CertificateStatus
 from services.policy.values import (
-    Address,
     Agent,
     Benefit,
-    ContactInformation,
     Insured,
-    OwnerParty,
-    Phones,
 )
 from shared.contracts.types import PaymentFrequency, PaymentMethod
 
@@ -44,7 +40,7 @@ FAMILY = [
 
 
 def issue_claims_certificate(policy: PolicyApplication) -> None:
-    from services.portal.demo import DEMO_GOVERNMENT_IDS, owner_party_id
+    from services.portal.demo import avery_owner
 
     policy.issue_certificate(
         certificate_number=NUMBER,
@@ -56,21 +52,7 @@ def issue_claims_certificate(policy: PolicyApplication) -> None:
         payment_frequency=PaymentFrequency.MONTHLY.value,
         payment_method=PaymentMethod.LIST_BILL.value,
         payor_name="Avery Demo",
-        owner=OwnerParty(
-            party_id=owner_party_id("demo"),
-            first_name="Avery",
-            last_name="Demo",
-            gender="Female",
-            date_of_birth=date(1983, 11, 1),
-            government_id=DEMO_GOVERNMENT_IDS["demo"],
-            contact=ContactInformation(
-                address=Address(street=["12 Elm Street"], city="Tolland", state="CT",
-                                zip_code="06084"),
-                phones=Phones(cell="860-555-0101"),
-                preferred_contact_method="Cell Phone",
-                emails=["demo@example.com"],
-            ),
-        ),
+        owner=avery_owner(),
         benefits=[
             Benefit(benefit_id="CI1", coverage_code="CI", status="Active Premium Paying",
                     effective_date=EFFECTIVE, insureds=FAMILY),
