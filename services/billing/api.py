@@ -34,7 +34,7 @@ from services.billing.errors import (
 )
 from services.billing.listbill import ListBillRejected, file_error
 from shared.clock import Clock
-from shared.contracts.types import PaymentMethod, PositiveMoney, _pad_certificate_number
+from shared.contracts.types import PaymentMethod, PositiveMoney, pad_certificate_number
 from shared.eventstore import caused_by
 from shared.http import install_error_handlers
 from shared.telemetry import instrument_http
@@ -98,7 +98,7 @@ class ListBillOut(BaseModel):
 
 def _number(number: Annotated[str, Path()]) -> str:
     try:
-        return _pad_certificate_number(number)
+        return pad_certificate_number(number)
     except ValueError as exc:
         raise AccountNotFound(f"no billing account for certificate {number}") from exc
 

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from shared.contracts.types import _pad_certificate_number
+from shared.contracts.types import pad_certificate_number
 
 COLUMNS = ("certificate_number", "amount", "transaction_date", "apply_date", "reference")
 OPTIONAL = frozenset({"apply_date"})
@@ -164,7 +164,7 @@ def _certificate_number(text: str) -> str:
     if not text:
         raise ValueError("a certificate number is required")
     try:
-        return _pad_certificate_number(text)
+        return pad_certificate_number(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a certificate number (up to 10 digits)") from None
 

@@ -14,15 +14,10 @@ from shared.contracts import claims as contracts
 from shared.contracts.envelope import IntegrationEvent
 
 
-def _fields(model: type[IntegrationEvent], domain_event: Any, **extra: Any) -> dict[str, Any]:
-    fields = {name: getattr(domain_event, name) for name in model.model_fields if name not in extra}
-    return {**fields, **extra}
-
-
 def to_integration(domain_event: Any) -> IntegrationEvent | None:
     if isinstance(domain_event, Claim.Submitted):
-        return contracts.ClaimSubmitted(
-            **_fields(contracts.ClaimSubmitted, domain_event, claim_id=domain_event.originator_id)
+        return contracts.ClaimSubmitted.from_domain(
+            domain_event, claim_id=domain_event.originator_id
         )
     mapping: dict[type, type[IntegrationEvent]] = {
         Claim.LineAdjudicated: contracts.ClaimLineAdjudicated,
@@ -31,4 +26,4 @@ def to_integration(domain_event: Any) -> IntegrationEvent | None:
         Claim.Denied: contracts.ClaimDenied,
     }
     model = mapping.get(type(domain_event))
-    return model(**_fields(model, domain_event)) if model else None
+    return model.from_domain(domain_event) if model else None

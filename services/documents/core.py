@@ -23,7 +23,7 @@ from services.documents.errors import CertificateNotFound, DocumentNotFound
 from services.documents.pdf import render
 from services.documents.preferences import DeliveryPreferences, preferences_id
 from services.documents.tables import documents_engine
-from shared.contracts.types import _pad_certificate_number
+from shared.contracts.types import pad_certificate_number
 from shared.eventstore import ServiceApplication
 from shared.mail import MailOutbox
 
@@ -40,7 +40,7 @@ def utc_now() -> datetime:
 def normalized_number(number: str) -> str | None:
     """The 10-digit certificate number, or None if `number` cannot be one."""
     try:
-        return _pad_certificate_number(number)
+        return pad_certificate_number(number)
     except ValueError:
         return None
 

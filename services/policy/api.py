@@ -27,7 +27,7 @@ from shared.contracts.types import (
     PaymentFrequency,
     PaymentMethod,
     PositiveMoney,
-    _pad_certificate_number,
+    pad_certificate_number,
 )
 from shared.eventstore import caused_by
 from shared.http import install_error_handlers
@@ -123,7 +123,7 @@ class CertificateOut(BaseModel):
 
 def certificate_number_path(number: Annotated[str, Path()]) -> str:
     try:
-        return _pad_certificate_number(number)
+        return pad_certificate_number(number)
     except ValueError as exc:
         raise CertificateNotFound(f"certificate {number} not found") from exc
 

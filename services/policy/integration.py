@@ -55,11 +55,11 @@ class PolicyContracts:
                 benefit_values=e.benefit_values,
             )
         if isinstance(e, Certificate.DividendCredited):
-            return contracts.DividendCredited(**_fields(contracts.DividendCredited, e))
+            return contracts.DividendCredited.from_domain(e)
         if isinstance(e, Certificate.LoanTaken):
-            return contracts.LoanTaken(**_fields(contracts.LoanTaken, e, balance=e.amount))
+            return contracts.LoanTaken.from_domain(e, balance=e.amount)
         if isinstance(e, Certificate.LoanRepaid):
-            return contracts.LoanRepaid(**_fields(contracts.LoanRepaid, e))
+            return contracts.LoanRepaid.from_domain(e)
         return None
 
     def _issued(self, e: Any) -> contracts.CertificateIssued:
@@ -127,9 +127,3 @@ class PolicyContracts:
             net_benefit_value=b.get("net_benefit_value"),
             insureds=insureds,
         )
-
-
-def _fields(model: type[IntegrationEvent], e: Any, **extra: Any) -> dict[str, Any]:
-    values = {name: getattr(e, name) for name in model.model_fields if hasattr(e, name)}
-    values.update(extra)
-    return values

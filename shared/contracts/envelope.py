@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from uuid import UUID, uuid5
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -21,6 +21,18 @@ class IntegrationEvent(BaseModel):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
     producer: ClassVar[str]
+
+    @classmethod
+    def from_domain(cls, domain_event: object, **overrides: object) -> Self:
+        """The contract of a domain event whose attributes carry the contract's field names;
+        `overrides` supply (or replace) the fields the domain event names differently.
+        Validation fails loudly when a required field is missing."""
+        fields = {
+            name: getattr(domain_event, name)
+            for name in cls.model_fields
+            if name not in overrides and hasattr(domain_event, name)
+        }
+        return cls(**fields, **overrides)
 
 
 class Envelope(BaseModel):

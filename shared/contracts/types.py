@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 
-def _pad_certificate_number(value: object) -> str:
+def pad_certificate_number(value: object) -> str:
     """10 digits; shorter numbers are padded with leading zeros (as the guide says)."""
     text = str(value).strip().replace("-", "")
     if not text.isdigit() or not 1 <= len(text) <= 10:
@@ -17,7 +17,7 @@ def _pad_certificate_number(value: object) -> str:
     return text.zfill(10)
 
 
-CertificateNumber = Annotated[str, BeforeValidator(_pad_certificate_number)]
+CertificateNumber = Annotated[str, BeforeValidator(pad_certificate_number)]
 
 
 def _two_places(value: Decimal) -> Decimal:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from services.portal import queries
 from services.portal.routes.common import Db, Owner, unprocessable
 from shared.clock import Clock
-from shared.contracts.types import _pad_certificate_number
+from shared.contracts.types import pad_certificate_number
 
 
 def claim_routes(open_sealed: Callable[[str], str | None], clock: Clock) -> APIRouter:
@@ -33,7 +33,7 @@ def claim_routes(open_sealed: Callable[[str], str | None], clock: Clock) -> APIR
         number = None
         if certificate:
             try:
-                number = _pad_certificate_number(certificate)
+                number = pad_certificate_number(certificate)
             except ValueError:
                 return unprocessable("certificate", "a certificate number is up to 10 digits")
         return queries.claim_inquiry(

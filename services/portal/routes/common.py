@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.portal import queries
 from services.portal.auth import SignedInOwner, owner_for_token, presented_token
-from shared.contracts.types import _pad_certificate_number
+from shared.contracts.types import pad_certificate_number
 
 
 def session(request: Request) -> Iterator[Session]:
@@ -26,7 +26,7 @@ def signed_in(request: Request, s: Annotated[Session, Depends(session)]) -> Sign
 
 def certificate_number(number: Annotated[str, Path(description="up to 10 digits")]) -> str:
     try:
-        return _pad_certificate_number(number)
+        return pad_certificate_number(number)
     except ValueError as exc:
         raise queries.NotFound(f"certificate {number} not found") from exc
 

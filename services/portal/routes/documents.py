@@ -19,7 +19,7 @@ from services.portal.readmodels import DeliveryPreferenceView, DocumentView
 from services.portal.routes.common import Db, Owner, relay, unprocessable
 from shared.clock import Clock
 from shared.contracts.documents import DeliveryMethod, DocumentType
-from shared.contracts.types import CertificateNumber, _pad_certificate_number
+from shared.contracts.types import CertificateNumber, pad_certificate_number
 
 
 class PreferenceIn(BaseModel):
@@ -73,7 +73,7 @@ def document_routes(
         number = None
         if certificate:
             try:
-                number = _pad_certificate_number(certificate)
+                number = pad_certificate_number(certificate)
             except ValueError:
                 return unprocessable("certificate", "a certificate number is up to 10 digits")
         return queries.inbox(
