@@ -18,7 +18,7 @@ from services.portal.queries import NotFound
 from services.portal.queries.claims import (
     claim_detail,
     claim_inquiry,
-    hidden_claim_documents,
+    visible_claim_documents,
 )
 from services.portal.queries.documents import inbox
 from shared.personal_data import vault_at
@@ -99,11 +99,15 @@ async def test_the_guide_s_claims_through_kafka(stack: Stack) -> None:
                 with pytest.raises(NotFound):
                     claim_detail(s, hidden, owner, TODAY, vault.open)
             # The EOB is in the owner's documents (mailed, as EOBs always are).
-            # The spouse's and adult child's EOBs stay out of the owner's inbox too.
-            hidden = hidden_claim_documents(s, owner, TODAY, vault.open)
-            assert len(hidden) == 2
-            eobs = inbox(s, owner, certificate_number=NUMBER, document_type="eob", hidden=hidden)
+            # Only the EOBs of visible claims reach the owner's inbox: the spouse's and the
+            # adult child's stay out, whichever topic's events arrived first.
+            visible = visible_claim_documents(s, owner, TODAY, vault.open)
+            assert len(visible) == 3
+            eobs = inbox(
+                s, owner, certificate_number=NUMBER, document_type="eob", claim_documents=visible
+            )
             assert eobs.total == 3
+            assert inbox(s, owner, document_type="eob").total == 0  # deny by default
             assert {d.delivery_method for d in eobs.items} == {"Mail"}
     finally:
         for name in ("documents", "documents-relay", "claims", "claims-relay"):

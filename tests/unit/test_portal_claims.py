@@ -453,3 +453,36 @@ def test_the_portal_names_the_documents_ids_as_documents_does(feed: Claims) -> N
         assert document_id_of(envelope, document_type) == str(
             document_id_for(source, document_type)
         )
+
+
+def test_claim_documents_show_only_with_a_visible_claim(harness: PortalHarness, feed: Claims):
+    # Claims' and documents' events travel on different topics: an EOB can reach the portal
+    # before its claim. Until the claim is known and visible, the EOB stays out of the inbox.
+    client = client_on(harness, BEFORE_CASEY_18)
+    feed.issue("C4", date(2023, 11, 20))  # the spouse's claim, issued: never visible
+    spouse_eob = feed.document("C4", "ClaimIssued", "eob")
+    own_eob = feed.document("C2", "ClaimIssued", "eob")
+    early = documents.DocumentGenerated(  # an EOB whose claim has not arrived yet
+        certificate_number=AVERY,
+        document_id=uuid5(CLAIMS, "not-yet-projected"),
+        owner_party_id=UUID(party_id("avery")),
+        document_type="eob",
+        created_on=date(2024, 7, 5),
+        content_hash="0" * 64,
+        size_bytes=1234,
+        delivery_method="Mail",
+    )
+    feed._deliver(
+        "documents.events",
+        Envelope.wrap(
+            early,
+            aggregate_id=early.document_id,
+            aggregate_version=1,
+            occurred_at=datetime.now(UTC),
+            certificate_number=AVERY,
+        ),
+    )
+    inbox = client.get("/api/documents?type=eob").json()
+    assert [d["document_id"] for d in inbox["items"]] == [own_eob]
+    for hidden in (spouse_eob, str(early.document_id)):
+        assert client.get(f"/api/documents/{hidden}").status_code == 404

@@ -115,21 +115,21 @@ def visible_claims(
     return [c for c in claims if rule.visible(c)]
 
 
-def hidden_claim_documents(
+CLAIM_DOCUMENT_TYPES = ("eob", "denial_letter")
+
+
+def visible_claim_documents(
     session: Session, owner_party_id: str, today: date, open_sealed: OpenSealed
 ) -> set[str]:
-    """The EOBs and claim letters of claims the owner may not see (a spouse's, an adult
-    child's): the inbox hides them too, and opening one answers 404."""
-    numbers = select(CertificateView.certificate_number).where(
-        CertificateView.owner_party_id == owner_party_id
-    )
-    every = session.scalars(select(ClaimView).where(ClaimView.certificate_number.in_(numbers)))
-    visible = {c.claim_number for c in visible_claims(session, owner_party_id, today, open_sealed)}
-    hidden: set[str] = set()
-    for claim in every:
-        if claim.claim_number not in visible:
-            hidden.update(d for d in (claim.eob_document_id, claim.correspondence_document_id) if d)
-    return hidden
+    """The EOBs and denial letters the owner may see: those of claims the owner may see.
+
+    Deny by default: claims' and documents' events travel on different topics, so an EOB can
+    reach the portal before its claim does; until the claim is known (and visible) the
+    document stays out of the inbox and opening it answers 404."""
+    ids: set[str] = set()
+    for claim in visible_claims(session, owner_party_id, today, open_sealed):
+        ids.update(d for d in (claim.eob_document_id, claim.correspondence_document_id) if d)
+    return ids
 
 
 class DocumentLink(Out):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from services.portal.queries.claims import CLAIM_DOCUMENT_TYPES
 from services.portal.queries.common import NotFound, Out
 from services.portal.readmodels import CertificateView, DeliveryPreferenceView, DocumentView
 from shared.contracts.documents import DOCUMENT_TYPES
@@ -53,12 +54,17 @@ def inbox(
     through_date: date | None = None,
     page: int = 1,
     size: int = 10,
-    hidden: set[str] = frozenset(),  # type: ignore[assignment]
+    claim_documents: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> Inbox:
-    """`hidden`: document ids the owner may not see (claims of adult dependents)."""
-    conditions = [DocumentView.owner_party_id == owner_party_id]
-    if hidden:
-        conditions.append(DocumentView.document_id.not_in(hidden))
+    """`claim_documents`: the EOBs and denial letters the owner may see (see
+    `queries.claims.visible_claim_documents`); every other claim document is left out."""
+    conditions = [
+        DocumentView.owner_party_id == owner_party_id,
+        or_(
+            DocumentView.document_type.not_in(CLAIM_DOCUMENT_TYPES),
+            DocumentView.document_id.in_(claim_documents),
+        ),
+    ]
     if certificate_number:
         conditions.append(DocumentView.certificate_number == certificate_number)
     if document_type:
@@ -107,10 +113,14 @@ def owned_document(
     session: Session,
     document_id: str,
     owner_party_id: str,
-    hidden: set[str] = frozenset(),  # type: ignore[assignment]
+    claim_documents: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> DocumentView:
     row = session.get(DocumentView, document_id)
-    if row is None or row.owner_party_id != owner_party_id or document_id in hidden:
+    if (
+        row is None
+        or row.owner_party_id != owner_party_id
+        or (row.document_type in CLAIM_DOCUMENT_TYPES and document_id not in claim_documents)
+    ):
         raise NotFound(f"document {document_id} not found")
     return row
 

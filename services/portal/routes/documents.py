@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.portal import queries
 from services.portal.gateway import CommandGateway, read_your_write
-from services.portal.queries.claims import hidden_claim_documents
+from services.portal.queries.claims import visible_claim_documents
 from services.portal.readmodels import DeliveryPreferenceView, DocumentView
 from services.portal.routes.common import Db, Owner, relay, unprocessable
 from shared.clock import Clock
@@ -54,8 +54,8 @@ def document_routes(
 ) -> APIRouter:
     router = APIRouter()
 
-    def hidden(s: Session, owner: str) -> set[str]:
-        return hidden_claim_documents(s, owner, clock.today(), open_sealed)
+    def claim_documents(s: Session, owner: str) -> set[str]:
+        return visible_claim_documents(s, owner, clock.today(), open_sealed)
 
     @router.get("/documents", response_model=queries.Inbox)
     def inbox(
@@ -85,7 +85,7 @@ def document_routes(
             through_date=through,
             page=page,
             size=size,
-            hidden=hidden(s, owner.party_id),
+            claim_documents=claim_documents(s, owner.party_id),
         )
 
     @router.get("/documents/preferences", response_model=queries.Preferences)
@@ -131,7 +131,9 @@ def document_routes(
     @router.get("/documents/{document_id}")
     async def document(document_id: str, owner: Owner) -> Response:
         with Session(engine) as s:
-            row = queries.owned_document(s, document_id, owner.party_id, hidden(s, owner.party_id))
+            row = queries.owned_document(
+                s, document_id, owner.party_id, claim_documents(s, owner.party_id)
+            )
             file_name = f"{row.document_type}-{row.certificate_number}-{row.created_on}.pdf"
         content = await gateway.send(
             "documents", "GET", f"/documents/{document_id}/content?owner_party_id={owner.party_id}"
