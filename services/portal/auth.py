@@ -10,12 +10,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from services.portal.readmodels import PortalSessionView, PortalUserView
 
 COOKIE_NAME = "portal_session"
+SESSION_SECONDS = 8 * 3600
 
 
 class NotSignedIn(Exception):
@@ -62,3 +63,15 @@ def owner_for_token(session: Session, token: str | None) -> SignedInOwner:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    """HttpOnly, Secure, SameSite=Strict: never readable by scripts nor sent cross-site
+    (browsers accept Secure cookies from http://localhost and 127.0.0.1 too)."""
+    response.set_cookie(
+        COOKIE_NAME, token, max_age=SESSION_SECONDS, httponly=True, secure=True, samesite="strict"
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE_NAME, httponly=True, secure=True, samesite="strict")

@@ -4,6 +4,7 @@ Owner `demo` holds certificate 0000100001: the guide's Whole Life certificate (e
 12/01/2015, premium 44.00 monthly, 97 monthly premiums paid so paid-to is 01/01/2024, the last
 two payments exactly as in the guide's Payment History, billed to 06/01/2024, Reduced Paid Up).
 Owner `demo2` holds 0000100002, an Accident certificate paid by ACH/EFT.
+Certificate 0000100004's owner has not registered: `demo_newcomer.py` has what to type.
 The insurer and every name here are fictional.
 """
 
@@ -33,6 +34,11 @@ from services.policy.values import (
     Phones,
 )
 from services.portal.demo_claims import issue_claims_certificate, load_guide_claims
+from services.portal.demo_newcomer import (
+    issue_newcomer_certificate,
+    newcomer_billing,
+    newcomer_claims,
+)
 from shared.contracts.types import PaymentFrequency, PaymentMethod
 from shared.dates import add_months
 from shared.eventstore import caused_by
@@ -72,10 +78,13 @@ async def load_demo_data(system: DemoServices, settle: Callable[[], Awaitable[No
     with caused_by("batch", "DemoSeed"):
         await asyncio.to_thread(_issue_certificates, policy)
         await asyncio.to_thread(issue_claims_certificate, policy)
+        await asyncio.to_thread(issue_newcomer_certificate, policy)
         await settle()
         await asyncio.to_thread(_guide_whole_life_billing, policy, billing)
         await asyncio.to_thread(_accident_billing, billing)
         await asyncio.to_thread(load_guide_claims, system.claims)
+        await asyncio.to_thread(newcomer_billing, billing)
+        await asyncio.to_thread(newcomer_claims, system.claims)
         await settle()
         await asyncio.to_thread(_register_demo_users, identity)
         await settle()

@@ -63,7 +63,7 @@ def issue_claims_certificate(policy: PolicyApplication) -> None:
     )  # fmt: skip
 
 
-def _issued_claim(
+def issued_claim(
     claims: ClaimsApplication,
     claim_number: str,
     patient: str,
@@ -71,10 +71,11 @@ def _issued_claim(
     lines: list[tuple[date, str, str]],
     issued_on: date | None = None,
     issue: bool = True,
+    number: str = NUMBER,
 ) -> None:
     submitted = sum((Decimal(amount) for _, _, amount in lines), Decimal("0.00"))
     claims.submit_claim(
-        certificate_number=NUMBER,
+        certificate_number=number,
         claim_number=claim_number,
         patient_insured_id=patient,
         provider=PROVIDER,
@@ -98,14 +99,14 @@ def _issued_claim(
 
 def load_guide_claims(claims: ClaimsApplication) -> None:
     urgent, xray = "Urgent Care or Emer Physician Treatment", "X-Ray"
-    _issued_claim(
+    issued_claim(
         claims,
         "C000000101",
         "I1",
         date(2023, 11, 2),
         [(date(2023, 11, 2), "Emergency Room Treatment", "200.00")],
     )
-    _issued_claim(
+    issued_claim(
         claims,
         "C000000102",
         "I1",
@@ -113,7 +114,7 @@ def load_guide_claims(claims: ClaimsApplication) -> None:
         [(date(2023, 11, 9), urgent, "125.00"), (date(2023, 11, 9), xray, "50.00")],
         issued_on=date(2024, 1, 25),
     )
-    _issued_claim(
+    issued_claim(
         claims,
         "C000000103",
         "I1",
@@ -122,7 +123,7 @@ def load_guide_claims(claims: ClaimsApplication) -> None:
         issued_on=date(2024, 2, 20),
         issue=False,
     )
-    _issued_claim(
+    issued_claim(
         claims,
         "C000000104",
         "I1",
@@ -130,8 +131,8 @@ def load_guide_claims(claims: ClaimsApplication) -> None:
         [(date(2024, 7, 4), "Accident Follow-Up Treatment", "175.00")],
     )
     # Never visible to the owner: the spouse's and the adult child's claims.
-    _issued_claim(
+    issued_claim(
         claims, "C000000105", "I2", date(2024, 3, 10), [(date(2024, 3, 10), urgent, "150.00")]
     )
-    _issued_claim(claims, "C000000106", "I4", date(2024, 5, 2),
+    issued_claim(claims, "C000000106", "I4", date(2024, 5, 2),
                   [(date(2024, 5, 2), xray, "90.00")])  # fmt: skip

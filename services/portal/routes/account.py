@@ -6,15 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from services.portal.auth import COOKIE_NAME, presented_token, token_digest
-from services.portal.gateway import CommandGateway, read_your_write
-from services.portal.readmodels import PortalSessionView
+from services.portal import owner_commands
+from services.portal.auth import clear_session_cookie, presented_token, set_session_cookie
+from services.portal.gateway import CommandGateway
 from services.portal.routes.common import relay
 
-SESSION_SECONDS = 8 * 3600
+
+class LogIn(BaseModel):
+    """What `POST /api/session` takes; identity checks the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
+    previous_token: str | None = Field(None, max_length=200)
 
 
 def account_routes(engine: Engine, gateway: CommandGateway) -> APIRouter:
@@ -39,50 +46,25 @@ def account_routes(engine: Engine, gateway: CommandGateway) -> APIRouter:
         router.add_api_route(path, recover, methods=["POST"])
 
     @router.post("/session")
-    async def log_in(request: Request, body: Annotated[dict, Body()]) -> Any:
-        previous = presented_token(request)
-        if previous and "previous_token" not in body:
-            body = {**body, "previous_token": previous}  # rotated: the old session ends
-        answer = await gateway.send("identity", "POST", "/sessions", body)
-        if answer.status_code != 201:
-            return relay(answer)
-        token = answer.json()["token"]
-        digest = token_digest(token)
-
-        def visible() -> bool:
-            with Session(engine) as s:
-                return s.get(PortalSessionView, digest) is not None
-
-        await read_your_write(visible)
+    async def log_in(request: Request, credentials: LogIn) -> Any:
+        started = await owner_commands.log_in(
+            engine,
+            gateway,
+            credentials.user_id,
+            credentials.password,
+            credentials.previous_token or presented_token(request),
+        )
         response = JSONResponse(
-            status_code=201,
-            content={"token": token, "expires_at": answer.json().get("expires_at")},
+            status_code=201, content={"token": started.token, "expires_at": started.expires_at}
         )
-        response.set_cookie(
-            COOKIE_NAME,
-            token,
-            max_age=SESSION_SECONDS,
-            httponly=True,
-            secure=True,
-            samesite="strict",
-        )
+        set_session_cookie(response, started.token)
         return response
 
     @router.delete("/session", status_code=204)
     async def log_out(request: Request) -> Response:
-        token = presented_token(request)
-        if token:
-            await gateway.send("identity", "POST", "/sessions/end", {"token": token})
-            digest = token_digest(token)
-
-            def ended() -> bool:
-                with Session(engine) as s:
-                    row = s.get(PortalSessionView, digest)
-                    return row is None or row.ended
-
-            await read_your_write(ended)
+        await owner_commands.log_out(engine, gateway, presented_token(request))
         response = Response(status_code=204)
-        response.delete_cookie(COOKIE_NAME, httponly=True, secure=True, samesite="strict")
+        clear_session_cookie(response)
         return response
 
     return router

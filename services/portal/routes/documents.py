@@ -12,11 +12,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from services.portal import queries
-from services.portal.gateway import CommandGateway, read_your_write
+from services.portal import owner_commands, queries
+from services.portal.gateway import CommandGateway
 from services.portal.queries.claims import visible_claim_documents
-from services.portal.readmodels import DeliveryPreferenceView, DocumentView
-from services.portal.routes.common import Db, Owner, relay, unprocessable
+from services.portal.routes.common import Db, Owner, unprocessable
 from shared.clock import Clock
 from shared.contracts.documents import DeliveryMethod, DocumentType
 from shared.contracts.types import CertificateNumber, pad_certificate_number
@@ -100,64 +99,26 @@ def document_routes(
             error = exc.errors()[0]
             field = ".".join(str(p) for p in error["loc"]) or "preferences"
             return unprocessable(field, error["msg"])
-        by_certificate: dict[str, list[dict]] = {}
-        for p in wanted:
-            by_certificate.setdefault(p.certificate_number, []).append(
-                {"document_type": p.document_type, "method": p.method, "emails": p.emails}
-            )
-        with Session(engine) as s:
-            for number in by_certificate:
-                queries.owned_certificate(s, number, owner.party_id)
-        for number, preferences in by_certificate.items():
-            answer = await gateway.send(
-                "documents",
-                "PUT",
-                f"/certificates/{number}/preferences",
-                {"owner_party_id": owner.party_id, "preferences": preferences},
-            )
-            if answer.status_code != 200:
-                return relay(answer)
-            expected = {(p["document_type"], p["method"]) for p in answer.json()["preferences"]}
-
-            def shown(number: str = number, expected: set = expected) -> bool:
-                with Session(engine) as s:
-                    rows = s.query(DeliveryPreferenceView).filter_by(certificate_number=number)
-                    return {(r.document_type, r.method) for r in rows} == expected
-
-            await read_your_write(shown)
+        await owner_commands.set_delivery_preferences(
+            engine,
+            gateway,
+            owner.party_id,
+            [(p.certificate_number, p.document_type, p.method, p.emails) for p in wanted],
+        )
         with Session(engine) as s:
             return queries.preferences(s, owner.party_id)
 
     @router.get("/documents/{document_id}")
     async def document(document_id: str, owner: Owner) -> Response:
         with Session(engine) as s:
-            row = queries.owned_document(
-                s, document_id, owner.party_id, claim_documents(s, owner.party_id)
-            )
-            file_name = f"{row.document_type}-{row.certificate_number}-{row.created_on}.pdf"
-        content = await gateway.send(
-            "documents", "GET", f"/documents/{document_id}/content?owner_party_id={owner.party_id}"
+            claim_docs = claim_documents(s, owner.party_id)
+        opened = await owner_commands.open_document(
+            engine, gateway, owner.party_id, document_id, claim_docs
         )
-        if content.status_code != 200:
-            return relay(content)
-        opened = await gateway.send(
-            "documents",
-            "POST",
-            f"/documents/{document_id}/opened",
-            {"owner_party_id": owner.party_id},
-        )
-        if opened.status_code == 204:
-
-            def marked() -> bool:
-                with Session(engine) as s:
-                    view = s.get(DocumentView, document_id)
-                    return view is not None and view.opened_at is not None
-
-            await read_your_write(marked)
         return Response(
-            content=content.content,
+            content=opened.content,
             media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{file_name}"'},
+            headers={"Content-Disposition": f'inline; filename="{opened.file_name}"'},
         )
 
     return router

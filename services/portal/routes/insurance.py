@@ -10,10 +10,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from services.portal import queries
-from services.portal.gateway import CommandGateway, read_your_write
-from services.portal.readmodels import OwnerProfileView
-from services.portal.routes.common import Db, Number, Owner, relay, unprocessable
+from services.portal import owner_commands, queries
+from services.portal.gateway import CommandGateway
+from services.portal.routes.common import Db, Number, Owner, unprocessable
 from shared.clock import Clock
 from shared.contracts.policy import ContactInformation
 
@@ -66,21 +65,10 @@ def insurance_routes(
     def get_profile(s: Db, owner: Owner) -> queries.Profile:
         return queries.profile(s, owner.party_id, open_sealed)
 
-    @router.put("/profile")
-    async def put_profile(owner: Owner, contact: ContactInformation) -> Any:
+    @router.put("/profile", response_model=queries.Profile)
+    async def put_profile(owner: Owner, contact: ContactInformation) -> queries.Profile:
         new_contact = contact.model_dump(mode="json")
-        answer = await gateway.send(
-            "policy", "PUT", f"/parties/{owner.party_id}/contact", new_contact
-        )
-        if answer.status_code != 200:
-            return relay(answer)
-
-        def shown() -> bool:
-            with Session(engine) as s:
-                row = s.get(OwnerProfileView, owner.party_id)
-                return row is not None and row.contact == new_contact
-
-        await read_your_write(shown)
+        await owner_commands.update_contact(engine, gateway, owner.party_id, new_contact)
         with Session(engine) as s:
             return queries.profile(s, owner.party_id, open_sealed)
 

@@ -1,0 +1,27 @@
+"""One module per area of the portal guide; each has `routes(WebContext) -> APIRouter`."""
+
+from services.portal.web.pages import (
+    account,
+    billing,
+    claims,
+    documents,
+    info,
+    insurance,
+    login,
+    profile,
+    recovery,
+    registration,
+)
+
+PAGE_MODULES = [
+    login,
+    registration,
+    recovery,
+    account,
+    insurance,
+    profile,
+    billing,
+    claims,
+    documents,
+    info,
+]
