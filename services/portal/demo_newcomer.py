@@ -100,8 +100,8 @@ def newcomer_claims(claims: ClaimsApplication) -> None:
     issued_claim(claims, "C000000201", "I1", date(2023, 9, 12),
                  [(date(2023, 9, 12), "Urgent Care or Emer Physician Treatment", "125.00"),
                   (date(2023, 9, 12), "X-Ray", "50.00")], number=NUMBER)  # fmt: skip
-    issued_claim(claims, "C000000202", "I1", date(2024, 1, 8),
-                 [(date(2024, 1, 8), "Physician Office Visit", "80.00")], number=NUMBER)  # fmt: skip
+    office_visit = [(date(2024, 1, 8), "Physician Office Visit", "80.00")]
+    issued_claim(claims, "C000000202", "I1", date(2024, 1, 8), office_visit, number=NUMBER)
     claims.submit_claim(
         certificate_number=NUMBER,
         claim_number="C000000203",
