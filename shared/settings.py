@@ -68,5 +68,13 @@ class Settings(BaseSettings):
             return bytes.fromhex(self.pii_hmac_secret)
         return load_or_create_secret(self.var_dir / "secrets" / "pii-hmac.key")
 
+    def derived_secret(self, purpose: str) -> bytes:
+        """A secret for one purpose (e.g. the portal's CSRF tokens), derived from the
+        installation's HMAC secret so every process of the installation agrees on it."""
+        import hashlib
+        import hmac
+
+        return hmac.new(self.keyed_hash_secret(), purpose.encode(), hashlib.sha256).digest()
+
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

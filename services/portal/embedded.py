@@ -176,6 +176,7 @@ def create_embedded_app(
         vault.open,
         clock=Clock(system.settings.as_of),
         is_ready=system.ready.is_set,
+        csrf_secret=system.settings.derived_secret("portal-csrf"),
     )
     app.router.lifespan_context = lifespan
     app.mount("/backoffice/policy", policy_api)

@@ -47,7 +47,13 @@ def main(argv: list[str] | None = None) -> None:
             }
         )
         vault = vault_at(settings.database_url_for("keystore"))
-        return create_portal_app(engine, gateway, vault.open, clock=Clock(settings.as_of))
+        return create_portal_app(
+            engine,
+            gateway,
+            vault.open,
+            clock=Clock(settings.as_of),
+            csrf_secret=settings.derived_secret("portal-csrf"),
+        )
 
     run_role(
         "portal",

@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.portal import queries
-from services.portal.auth import NotSignedIn
+from services.portal.auth import NotSignedIn, SignedInOwner, owner_for_token, presented_token
 from services.portal.gateway import ServiceUnavailable
 from services.portal.owner_commands import CommandRefused
 from services.portal.web.context import WebContext
@@ -40,9 +42,18 @@ def is_page(request: Request) -> bool:
     return not request.url.path.startswith(_NOT_PAGES)
 
 
+def _owner_if_any(request: Request) -> SignedInOwner | None:
+    try:
+        with Session(request.app.state.engine) as s:
+            return owner_for_token(s, presented_token(request))
+    except (NotSignedIn, SQLAlchemyError):
+        return None
+
+
 def error_page(request: Request, status: int) -> Response:
     title, message = _ERROR_PAGES.get(status, ("Something went wrong", "Please try again."))
-    return render(request, "error.html", {"title": title, "message": message}, status=status)
+    context = {"title": title, "message": message}
+    return render(request, "error.html", context, owner=_owner_if_any(request), status=status)
 
 
 def install_web(app: FastAPI, context: WebContext, csrf_secret: bytes) -> None:

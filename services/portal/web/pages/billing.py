@@ -1,9 +1,94 @@
-"""(being written)"""
+"""Billing/Payment Detail (guide p. 14): payor, billing information and the payment history,
+filtered by dates typed in the owner's date format (GET form, so a filter can be bookmarked)
+and paged; a link to the most recent statement when there is one.
+"""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.portal import queries
+from services.portal.routes.common import Number
 from services.portal.web.context import WebContext
+from services.portal.web.deps import Db, PageOwner
+from services.portal.web.formatting import DEFAULT_DATE_FORMAT, BadDate, parse_date
+from services.portal.web.rendering import render
+
+SIZES = (10, 25, 50, 100)
+MAX_PAGE = 100_000
+
+
+def _number(text: str, default: int, allowed: tuple[int, ...] | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        return default
+    if allowed is not None:
+        return value if value in allowed else default
+    return value if 1 <= value <= MAX_PAGE else default
 
 
 def routes(_: WebContext) -> APIRouter:
-    return APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/certificates/{number}/billing")
+    def billing(
+        request: Request,
+        owner: PageOwner,
+        s: Db,
+        number: Number,
+        from_date: str = "",
+        through_date: str = "",
+        page: str = "1",
+        size: str = "10",
+    ) -> Response:
+        date_format = owner.preferred_date_format or DEFAULT_DATE_FORMAT
+        typed = {"from_date": from_date.strip()[:20], "through_date": through_date.strip()[:20]}
+        errors: dict[str, str] = {}
+        parsed: dict[str, date | None] = {}
+        for name, label in (("from_date", "From Date"), ("through_date", "Through Date")):
+            try:
+                parsed[name] = parse_date(typed[name], date_format)
+            except BadDate:
+                errors[name] = f"Enter the {label} as {date_format}."
+                parsed[name] = None
+        start, end = parsed["from_date"], parsed["through_date"]
+        if start and end and start > end:
+            errors["from_date"] = "The From Date must not be after the Through Date."
+        page_size = _number(size, 10, SIZES)
+        # With a bad filter the history is shown unfiltered, and the page says so.
+        detail = queries.billing_detail(
+            s,
+            number,
+            owner_party_id=owner.party_id,
+            from_date=None if errors else start,
+            through_date=None if errors else end,
+            page=_number(page, 1),
+            size=page_size,
+        )
+        kept = {k: v for k, v in typed.items() if v and not errors}
+        return render(
+            request,
+            "billing.html",
+            {
+                "title": "Billing/Payment Detail",
+                "breadcrumbs": [
+                    ("My Workspace", "/my-insurance"),
+                    ("My Insurance", "/my-insurance"),
+                    ("Billing/Payment Detail", None),
+                ],
+                "detail": detail,
+                "typed": typed,
+                "errors": errors,
+                "pager_query": kept,
+                "owner_date_format": date_format,
+                "path": f"/certificates/{number}/billing",
+            },
+            owner=owner,
+            status=422 if errors else 200,
+        )
+
+    return router
