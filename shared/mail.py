@@ -413,6 +413,8 @@ class DemoMailbox:
     def start(self) -> DemoMailbox:
         from aiosmtpd.controller import Controller
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per connection
+
         self.directory.mkdir(parents=True, exist_ok=True)
         self._controller = Controller(
             _WriteToDirectory(self.directory), hostname=self.host, port=self.port

@@ -29,6 +29,8 @@ def run(
     import uvicorn
 
     from services.portal.demo import DEMO_PASSWORD, DEMO_USERS
+    from services.portal.demo_newcomer import NEWCOMER
+    from services.portal.demo_newcomer import NUMBER as NEWCOMER_NUMBER
     from services.portal.embedded import build_embedded, create_embedded_app
     from shared.runtime import configure_logging
     from shared.telemetry import setup_telemetry
@@ -39,14 +41,19 @@ def run(
     system = build_embedded(settings)
     web = create_embedded_app(system, seed=seed)
     url = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"Portal: {url}   (health: {url}/health, data: {settings.var_dir})")
+    typer.echo(f"Portal: {url}/   (open it in a browser; health: {url}/health)")
+    typer.echo(f"Data: {settings.var_dir}")
     for user, number in DEMO_USERS.items():
         typer.echo(f"Demo login: {user} / {DEMO_PASSWORD}   certificate {number}")
     typer.echo(
-        f"Try: curl -X POST {url}/api/session -H 'content-type: application/json' "
+        f"Register in the browser as {NEWCOMER['first_name']} {NEWCOMER['last_name']}, the owner "
+        f"of {NEWCOMER_NUMBER} (what to type: README.md, 'In a browser')"
+    )
+    typer.echo(
+        f"API: curl -X POST {url}/api/session -H 'content-type: application/json' "
         f"""-d '{{"user_id": "demo", "password": "{DEMO_PASSWORD}"}}'"""
     )
-    typer.echo(f"     then: curl -H 'Authorization: Bearer <token>' {url}/api/certificates")
+    typer.echo(f"     then curl -H 'Authorization: Bearer <token>' {url}/api/certificates")
     typer.echo(f"Mail sent by the portal lands in {settings.var_dir / 'mail'}")
     uvicorn.run(web, host=settings.host, port=settings.port, log_level="warning")
 
