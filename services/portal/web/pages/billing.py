@@ -5,8 +5,6 @@ and paged; a link to the most recent statement when there is one.
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -14,21 +12,9 @@ from services.portal import queries
 from services.portal.routes.common import Number
 from services.portal.web.context import WebContext
 from services.portal.web.deps import Db, PageOwner
-from services.portal.web.formatting import DEFAULT_DATE_FORMAT, BadDate, parse_date
+from services.portal.web.filters import date_range, page_number, page_size
+from services.portal.web.formatting import DEFAULT_DATE_FORMAT
 from services.portal.web.rendering import render
-
-SIZES = (10, 25, 50, 100)
-MAX_PAGE = 100_000
-
-
-def _number(text: str, default: int, allowed: tuple[int, ...] | None = None) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        return default
-    if allowed is not None:
-        return value if value in allowed else default
-    return value if 1 <= value <= MAX_PAGE else default
 
 
 def routes(_: WebContext) -> APIRouter:
@@ -47,18 +33,8 @@ def routes(_: WebContext) -> APIRouter:
     ) -> Response:
         date_format = owner.preferred_date_format or DEFAULT_DATE_FORMAT
         typed = {"from_date": from_date.strip()[:20], "through_date": through_date.strip()[:20]}
-        errors: dict[str, str] = {}
-        parsed: dict[str, date | None] = {}
-        for name, label in (("from_date", "From Date"), ("through_date", "Through Date")):
-            try:
-                parsed[name] = parse_date(typed[name], date_format)
-            except BadDate:
-                errors[name] = f"Enter the {label} as {date_format}."
-                parsed[name] = None
-        start, end = parsed["from_date"], parsed["through_date"]
-        if start and end and start > end:
-            errors["from_date"] = "The From Date must not be after the Through Date."
-        page_size = _number(size, 10, SIZES)
+        start, end, errors = date_range(typed, date_format)
+        entries = page_size(size)
         # With a bad filter the history is shown unfiltered, and the page says so.
         detail = queries.billing_detail(
             s,
@@ -66,8 +42,8 @@ def routes(_: WebContext) -> APIRouter:
             owner_party_id=owner.party_id,
             from_date=None if errors else start,
             through_date=None if errors else end,
-            page=_number(page, 1),
-            size=page_size,
+            page=page_number(page),
+            size=entries,
         )
         kept = {k: v for k, v in typed.items() if v and not errors}
         return render(

@@ -17,22 +17,13 @@ from services.portal import queries
 from services.portal.queries.claims import DocumentLink
 from services.portal.web.context import WebContext
 from services.portal.web.deps import Db, PageOwner
+from services.portal.web.filters import page_number, page_size
 from services.portal.web.formatting import DEFAULT_DATE_FORMAT, BadDate, parse_date
 from services.portal.web.rendering import render
 from shared.contracts.types import pad_certificate_number
 
-SIZES = (10, 25, 50, 100)
 KINDS = ("eob", "correspondence")
 INQUIRY_CRUMBS = [("My Workspace", "/my-insurance"), ("My Insurance", "/my-insurance")]
-
-
-def page_number(value: str, default: int = 1, limit: int = 100_000) -> int:
-    """A page number from the query string; anything odd is the default."""
-    return int(value) if value.isdigit() and 1 <= int(value) <= limit else default
-
-
-def page_size(value: str) -> int:
-    return int(value) if value.isdigit() and int(value) in SIZES else SIZES[0]
 
 
 def document_pdf(link: DocumentLink) -> str | None:

@@ -18,8 +18,8 @@ from services.portal.queries.claims import visible_claim_documents
 from services.portal.queries.documents import DOCUMENT_TYPE_NAMES, CertificatePreferences
 from services.portal.web.context import WebContext
 from services.portal.web.deps import Db, Form, PageOwner
-from services.portal.web.formatting import DEFAULT_DATE_FORMAT, BadDate, parse_date
-from services.portal.web.pages.claims import page_number, page_size
+from services.portal.web.filters import date_range, page_number, page_size
+from services.portal.web.formatting import DEFAULT_DATE_FORMAT
 from services.portal.web.pages.delivery_form import (
     CertificateForm,
     certificate_forms,
@@ -78,26 +78,17 @@ def routes(web: WebContext) -> APIRouter:
         kind = type if type in DOCUMENT_TYPE_NAMES else None
         if type and kind is None:
             errors["type"] = "Choose a document type from the list."
-        dates = {}
-        for name, label, value in (
-            ("from", "From Date", from_),
-            ("through", "Through Date", through),
-        ):
-            try:
-                dates[name] = parse_date(value, date_format)
-            except BadDate:
-                dates[name] = None
-                errors[name] = f"Enter the {label} as {date_format}."
-        if dates["from"] and dates["through"] and dates["from"] > dates["through"]:
-            errors["from"] = "The From Date must not be after the Through Date."
-            dates["from"] = dates["through"] = None
+        start, end, date_errors = date_range({"from": from_, "through": through}, date_format)
+        if date_errors:
+            errors.update(date_errors)
+            start = end = None
         found = queries.inbox(
             s,
             owner.party_id,
             certificate_number=number,
             document_type=kind,
-            from_date=dates["from"],
-            through_date=dates["through"],
+            from_date=start,
+            through_date=end,
             page=page_number(page),
             size=page_size(size),
             claim_documents=claim_documents(s, owner.party_id),
