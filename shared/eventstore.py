@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
-from shared.tracing import current_traceparent
+from shared.tracing import current_traceparent, tracer
 
 _cause: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "event_cause", default=None
@@ -99,6 +99,19 @@ class ServiceApplication(Application):
         if recordings:
             for listener in self.save_listeners:
                 listener()
+
+    def _record(self, processing_event: Any) -> list:
+        # An `eventstore.append` span around the transaction: the mapper stores its context
+        # with each event, so whatever consumes them continues this trace.
+        events = processing_event.events
+        attributes = {
+            "eventstore.application": type(self).__name__,
+            "eventstore.event_count": len(events),
+            "event_type": sorted({type(e).__qualname__ for e in events}),
+            "aggregate_version": [int(getattr(e, "originator_version", 0)) for e in events],
+        }
+        with tracer.start_as_current_span("eventstore.append", attributes=attributes):
+            return super()._record(processing_event)
 
     def construct_mapper(self) -> Mapper:
         return MetadataMapper(transcoder=self.construct_transcoder())

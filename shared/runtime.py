@@ -1,6 +1,10 @@
 """Process plumbing for the distributed mode: a relay process and a consumer process.
 
 Each service's `main.py` (its composition root) builds the objects and calls one of these.
+
+Every role answers `/health`, `/ready` and `/metrics` (`shared/ops.py`): an API on its own
+HTTP port; a relay, a consumer or another loop (mailer) on `METRICS_PORT` when that is set
+(no ops server otherwise; `docker-compose.yml` sets 9464 in every such container).
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +27,8 @@ from shared.messaging.kafka import (
 )
 from shared.messaging.outbox import Outbox
 from shared.messaging.relay import Relay
+from shared.metrics import persist_progress
+from shared.ops import KafkaOffsets, Ops, OpsServer, add_ops_routes, consumer_ops, relay_ops
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,15 +43,38 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_relay(outbox: Outbox, bootstrap: str, stop: asyncio.Event | None = None) -> None:
+@contextlib.asynccontextmanager
+async def serving_ops(make_ops: Callable[[], Ops], host: str, port: int | None):
+    """Run an ops server (`/health`, `/ready`, `/metrics`) while inside, when `port` is set."""
+    if port is None:
+        yield None
+        return
+    server = await OpsServer(make_ops(), host, port).start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def run_relay(
+    outbox: Outbox,
+    bootstrap: str,
+    stop: asyncio.Event | None = None,
+    ops_port: int | None = None,
+    ops_host: str = "127.0.0.1",
+) -> None:
     stop = stop or stop_on_signals()
     await ensure_topics(bootstrap, [outbox.topic, dead_letter_topic(outbox.topic)])
     publisher = KafkaPublisher(bootstrap)
     await publisher.start()
+    offsets = KafkaOffsets(bootstrap)
+    await offsets.start()
     log.info("relay for %s started", outbox.topic)
     try:
-        await Relay(outbox, publisher).run_forever(stop)
+        async with serving_ops(lambda: relay_ops(outbox, offsets), ops_host, ops_port):
+            await Relay(outbox, publisher).run_forever(stop)
     finally:
+        await offsets.stop()
         await publisher.stop()
 
 
@@ -53,6 +83,8 @@ async def run_consumer(
     bootstrap: str,
     group_id: str | None = None,
     stop: asyncio.Event | None = None,
+    ops_port: int | None = None,
+    ops_host: str = "127.0.0.1",
 ) -> None:
     """Run one consumer group member until stopped (group id: the consumer's name)."""
     stop = stop or stop_on_signals()
@@ -62,12 +94,19 @@ async def run_consumer(
     await publisher.start()
     core.dead_letters = KafkaDeadLetters(publisher)
     broker = build_kafka_consumer(bootstrap, core, group_id=group_id or core.name)
+    offsets = KafkaOffsets(bootstrap)
+    progress = asyncio.create_task(persist_progress([core], stop))
     try:
+        await offsets.start()
         await broker.start()
         log.info("consumer %s started on %s", core.name, core.topics)
-        await stop.wait()
+        async with serving_ops(lambda: consumer_ops(core, offsets), ops_host, ops_port):
+            await stop.wait()
     finally:
         await broker.stop()
+        stop.set()
+        await asyncio.gather(progress, return_exceptions=True)
+        await offsets.stop()
         await publisher.stop()
 
 
@@ -91,6 +130,19 @@ def start_process(service: str, argv: list[str] | None) -> tuple[Settings, str]:
     return settings, role
 
 
+def api_ops(
+    outbox: Callable[[], Outbox] | None, consumer: Callable[[], ConsumerCore] | None
+) -> Ops:
+    """An API process reports its service's outbox (head vs relay position) and checks its
+    database; the portal API (no outbox) checks its read store."""
+    if outbox is not None:
+        return relay_ops(outbox(), None)
+    if consumer is not None:
+        core = consumer()
+        return Ops(checks={"database": lambda: asyncio.to_thread(core.sink.position, "", 0)})
+    return Ops()
+
+
 def run_role(
     service: str,
     role: str,
@@ -105,18 +157,29 @@ def run_role(
     """Run one role of a service process: its HTTP API, its relay, its consumer group member,
     or another long-running loop (`others`)."""
     bootstrap = settings.kafka_bootstrap_servers
+    metrics_port = int(os.environ["METRICS_PORT"]) if os.environ.get("METRICS_PORT") else None
+    host = settings.host
     if role == "api" and api is not None:
         import uvicorn
 
-        uvicorn.run(
-            api(), host=settings.host, port=settings.service_port or port, log_level="warning"
-        )
+        app = api()
+        add_ops_routes(app, api_ops(outbox, consumer))
+        uvicorn.run(app, host=host, port=settings.service_port or port, log_level="warning")
     elif role == "relay" and outbox is not None:
-        asyncio.run(run_relay(outbox(), bootstrap))
+        asyncio.run(run_relay(outbox(), bootstrap, ops_port=metrics_port, ops_host=host))
     elif role == "consumer" and consumer is not None:
-        asyncio.run(run_consumer(consumer(), bootstrap, settings.topic(service)))
+        group = settings.topic(service)
+        asyncio.run(
+            run_consumer(consumer(), bootstrap, group, ops_port=metrics_port, ops_host=host)
+        )
     elif others and role in others:
-        asyncio.run(others[role]())
+        loop = others[role]
+
+        async def run_other() -> None:
+            async with serving_ops(Ops, host, metrics_port):
+                await loop()
+
+        asyncio.run(run_other())
     else:
         roles = [
             name

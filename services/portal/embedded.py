@@ -56,6 +56,8 @@ from services.portal.main import build_read_store, portal_consumer
 from shared.clock import Clock
 from shared.mail import DemoMailbox, MailSettings
 from shared.messaging.inprocess import InProcessDelivery, TableDeadLetters
+from shared.metrics import persist_progress
+from shared.ops import add_ops_routes, inprocess_ops
 from shared.personal_data import vault_at
 from shared.settings import Settings
 from shared.sqldb import make_engine
@@ -150,6 +152,7 @@ def create_embedded_app(
             asyncio.create_task(
                 documents_mail_dispatcher(system.documents, mail).run_forever(stop)
             ),
+            asyncio.create_task(persist_progress(system.delivery.consumers, stop)),
         ]
         system.ready.set()
         try:
@@ -179,6 +182,7 @@ def create_embedded_app(
         csrf_secret=system.settings.derived_secret("portal-csrf"),
     )
     app.router.lifespan_context = lifespan
+    add_ops_routes(app, inprocess_ops(system.delivery))
     app.mount("/backoffice/policy", policy_api)
     app.mount("/backoffice/billing", billing_api)
     app.mount("/backoffice/documents", documents_api)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from shared.contracts.envelope import ContractError, parse_event
 from shared.messaging.records import Delivery, RejectedMessage
-from shared.tracing import continued_span, traceparent_from_headers
+from shared.tracing import continued_span, traceparent_from_headers, tracer
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,9 @@ class ConsumerCore:
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        # (topic, partition) → (offset, occurred_at) of the last event applied or skipped as
+        # a duplicate there: read by /metrics and freshness (shared/metrics.py) only.
+        self.last_applied: dict[tuple[str, int], tuple[int, datetime]] = {}
 
     @property
     def name(self) -> str:
@@ -96,21 +100,43 @@ class ConsumerCore:
     async def handle(
         self, topic: str, partition: int, offset: int, value: bytes, headers: dict[str, bytes]
     ) -> None:
+        with continued_span(
+            f"consume {topic}",
+            traceparent_from_headers(headers),
+            **{
+                "messaging.destination.name": topic,
+                "messaging.kafka.partition": partition,
+                "messaging.kafka.offset": offset,
+                "messaging.consumer.group.name": self.name,
+            },
+        ) as span:
+            await self._handle(span, topic, partition, offset, value, headers)
+
+    async def _handle(
+        self,
+        span: Any,
+        topic: str,
+        partition: int,
+        offset: int,
+        value: bytes,
+        headers: dict[str, bytes],
+    ) -> None:
         try:
             envelope, event = parse_event(value)
         except ContractError as exc:
             await self._dead_letter(topic, partition, offset, value, headers, str(exc))
             return
+        span.set_attribute("event_type", envelope.event_type)
+        span.set_attribute("aggregate_version", envelope.aggregate_version)
         delivery = Delivery(
             topic, partition, offset, envelope, event, traceparent_from_headers(headers)
         )
         attempt = 0
         while True:
             try:
-                with continued_span(
+                with tracer.start_as_current_span(
                     f"{self.name} apply {envelope.event_type}",
-                    delivery.traceparent,
-                    **{"messaging.destination": topic, "messaging.kafka.offset": offset},
+                    attributes={"messaging.destination": topic, "messaging.kafka.offset": offset},
                 ):
                     applied = await asyncio.to_thread(self.sink.apply, delivery)
             except (RejectedMessage, ContractError, ValidationError) as exc:
@@ -134,6 +160,7 @@ class ConsumerCore:
                 self.applied += 1
             else:
                 self.duplicates += 1
+            self.last_applied[(topic, partition)] = (offset, envelope.occurred_at)
             return
 
     async def _dead_letter(

@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.eventstore import ServiceApplication, caused_by
 from shared.messaging.records import Delivery
+from shared.tracing import tracer
 
 MARKER_NAMESPACE = UUID("0b7c3c43-6d8e-4a35-bb3c-62f4d8a0c5d2")
 MAX_CONFLICT_RETRIES = 10
@@ -76,7 +77,14 @@ class EventSourcedSink:
             if self._already_applied(tracking, marker_id):
                 self.skip(delivery.topic, delivery.partition, delivery.offset)
                 return False
-            with caused_by("reaction", f"{self.name}:{envelope.event_type}"):
+            span = tracer.start_as_current_span(
+                f"react {envelope.event_type}",
+                attributes={
+                    "event_type": envelope.event_type,
+                    "aggregate_version": envelope.aggregate_version,
+                },
+            )
+            with span, caused_by("reaction", f"{self.name}:{envelope.event_type}"):
                 aggregates = reaction(envelope, delivery.event)  # type: ignore[arg-type]
                 marker = ProcessedEvent(self.name, aggregate_id, version)
                 processing = ProcessingEvent(tracking=tracking)

@@ -13,6 +13,7 @@ from typing import Protocol
 from shared.messaging.doorbell import Doorbell
 from shared.messaging.outbox import Outbox
 from shared.messaging.records import OutboundRecord
+from shared.telemetry import publish_spans
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ class Relay:
         if last == after:
             return 0
         if records:
-            await self.publisher.publish(records)
+            with publish_spans(records) as traced:  # `relay.publish <topic>` spans
+                await self.publisher.publish(traced)
         await asyncio.to_thread(self.outbox.record_position, self.name, last)
         return len(records)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.messaging.records import Delivery
 from shared.sqldb import create_tables
+from shared.tracing import tracer
 
 tracking_metadata = MetaData()
 
@@ -77,7 +78,14 @@ class SqlSink:
             )
             fresh = watermark is None or envelope.aggregate_version > watermark
             if fresh and projector is not None:
-                projector(session, envelope, delivery.event)  # type: ignore[arg-type]
+                with tracer.start_as_current_span(
+                    f"project {envelope.event_type}",
+                    attributes={
+                        "event_type": envelope.event_type,
+                        "aggregate_version": envelope.aggregate_version,
+                    },
+                ):
+                    projector(session, envelope, delivery.event)  # type: ignore[arg-type]
             if fresh:
                 self._set_watermark(session, aggregate_id, envelope.aggregate_version, watermark)
             self._advance(session, delivery.topic, delivery.partition, delivery.offset, position)

@@ -4,6 +4,7 @@ Billing/Payment Detail pages, driven without a browser over the demo data."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -344,3 +345,17 @@ def test_a_refusal_by_policy_is_shown_next_to_the_input_it_is_about(
     )
     assert contact["address"]["street"] == ["1 A St", "Unit 2"]
     assert profile_page.input_id(field.split("."), street_ids, email_ids) == expected
+
+
+def test_billing_says_up_to_when_payments_are_applied(tmp_path: Path) -> None:
+    with web_portal(tmp_path) as client:
+        web_log_in(client, "demo", DEMO_PASSWORD)
+        # The time of the newest billing event the projection applied, saved about once a second.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            page = text_of(client.get("/certificates/0000100001/billing").text)
+            if "Payments applied as of" in page:
+                break
+            time.sleep(0.2)
+        found = re.search(r"Payments applied as of (\d\d/\d\d/\d{4}) \d\d:\d\d UTC", page)
+        assert found, "no 'payments applied as of' line"

@@ -5,6 +5,8 @@ and paged; a link to the most recent statement when there is one.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -15,9 +17,19 @@ from services.portal.web.deps import Db, PageOwner
 from services.portal.web.filters import date_range, page_number, page_size
 from services.portal.web.formatting import DEFAULT_DATE_FORMAT
 from services.portal.web.rendering import render
+from shared.metrics import projection_freshness
 
 
-def routes(_: WebContext) -> APIRouter:
+def _billing_events_applied_at(web: WebContext) -> datetime | None:
+    """When the newest billing event the portal has applied happened: the history is complete
+    up to then (in the distributed mode the projection may trail the back office a little)."""
+    for topic, progress in projection_freshness(web.engine).items():
+        if topic.endswith("billing.events"):
+            return progress.get("last_event_at")
+    return None
+
+
+def routes(web: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/certificates/{number}/billing")
@@ -57,6 +69,7 @@ def routes(_: WebContext) -> APIRouter:
                     ("Billing/Payment Detail", None),
                 ],
                 "detail": detail,
+                "applied_as_of": _billing_events_applied_at(web),
                 "typed": typed,
                 "errors": errors,
                 "pager_query": kept,
