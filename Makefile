@@ -5,7 +5,7 @@ VENV := .venv
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run seed test test-unit up down bench lint format clean venv
+.PHONY: run seed test test-unit up down bench lint format clean venv docs
 
 venv: $(STAMP)
 
@@ -40,6 +40,10 @@ down:
 
 bench: venv
 	deploy/bench.sh
+
+## The AsyncAPI document of the integration events (docs/asyncapi.json and .yaml).
+docs: venv
+	$(VENV)/bin/python -m shared.contracts.asyncapi docs/
 
 lint: venv
 	$(VENV)/bin/ruff check .

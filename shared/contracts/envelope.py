@@ -84,13 +84,23 @@ class ContractError(ValueError):
 
 
 def parse_event(raw: bytes) -> tuple[Envelope, IntegrationEvent | None]:
-    """Parse and validate a message. Unknown event types give `(envelope, None)`."""
+    """Parse and validate a message. Unknown event types give `(envelope, None)`.
+
+    A payload of an older `schema_version` is upcast first (`upcasting.py`): the envelope
+    returned carries the version and data the event was upcast to."""
     from shared.contracts.registry import contract_for
+    from shared.contracts.upcasting import UpcastingError, upcast
 
     try:
         envelope = Envelope.model_validate(json.loads(raw))
     except (ValueError, TypeError) as exc:  # JSONDecodeError and ValidationError are ValueErrors
         raise ContractError(f"not a valid envelope: {exc}") from exc
+    try:
+        version, data = upcast(envelope.event_type, envelope.schema_version, envelope.data)
+    except UpcastingError as exc:
+        raise ContractError(str(exc)) from exc
+    if version != envelope.schema_version:
+        envelope = envelope.model_copy(update={"schema_version": version, "data": data})
     model = contract_for(envelope.event_type, envelope.schema_version)
     if model is None:
         return envelope, None
