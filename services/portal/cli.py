@@ -1,4 +1,5 @@
-"""The `portal` command: `portal run` (what `make run` starts) and `portal seed`."""
+"""The `portal` command: `portal run` (what `make run` starts), `portal seed`, and the
+auditors' tools: `portal audit certificate|claim|owner` and `portal replay`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from services.portal.audit_cli import audit_app
+from services.portal.replay_cli import replay_command
 from shared.settings import Settings
 
 app = typer.Typer(
@@ -77,6 +80,10 @@ def seed() -> None:
     finally:
         system.close()
     typer.echo("demo data loaded" if loaded else "demo data already present")
+
+
+app.add_typer(audit_app, name="audit")
+app.command("replay")(replay_command)
 
 
 if __name__ == "__main__":
