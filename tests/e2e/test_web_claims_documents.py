@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.documents.preferences import PORTAL_NEEDS_EMAIL
 from services.portal.demo import DEMO_PASSWORD
 from services.portal.owner_commands import CommandRefused
 from services.portal.readmodels import ClaimView, DocumentView
@@ -18,7 +19,6 @@ from tests.web_client import csrf_of, text_of, web_log_in, web_portal
 
 pytestmark = pytest.mark.embedded
 
-PORTAL_NEEDS_EMAIL = "A valid email address is required for all Portal selections."
 _INPUT = re.compile(r"<input\b[^>]*>", re.S)
 _ATTR = re.compile(r'(\w[\w-]*)(?:="([^"]*)")?')
 

@@ -4,7 +4,6 @@ Billing/Payment Detail pages, driven without a browser over the demo data."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from starlette.datastructures import FormData
 from services.portal.demo import DEMO_PASSWORD
 from services.portal.readmodels import DocumentView
 from services.portal.web.pages import profile as profile_page
+from tests.e2e.test_embedded_http import eventually
 from tests.web_client import csrf_of, text_of, web_log_in, web_portal
 
 pytestmark = pytest.mark.embedded
@@ -350,12 +350,12 @@ def test_a_refusal_by_policy_is_shown_next_to_the_input_it_is_about(
 def test_billing_says_up_to_when_payments_are_applied(tmp_path: Path) -> None:
     with web_portal(tmp_path) as client:
         web_log_in(client, "demo", DEMO_PASSWORD)
+
         # The time of the newest billing event the projection applied, saved about once a second.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            page = text_of(client.get("/certificates/0000100001/billing").text)
-            if "Payments applied as of" in page:
-                break
-            time.sleep(0.2)
+        def applied_line() -> str | None:
+            shown = text_of(client.get("/certificates/0000100001/billing").text)
+            return shown if "Payments applied as of" in shown else None
+
+        page = eventually(applied_line, timeout=20)
         found = re.search(r"Payments applied as of (\d\d/\d\d/\d{4}) \d\d:\d\d UTC", page)
         assert found, "no 'payments applied as of' line"

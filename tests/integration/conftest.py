@@ -87,11 +87,15 @@ class Stack:
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1):
-    """Poll until `check()` returns a truthy value (which is returned) or raise."""
+    """Poll until `check()` returns a truthy value (which is returned) or raise; a coroutine
+    function is awaited, anything else runs in a thread."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        last = await asyncio.to_thread(check)
+        if asyncio.iscoroutinefunction(check):
+            last = await check()
+        else:
+            last = await asyncio.to_thread(check)
         if last:
             return last
         await asyncio.sleep(interval)

@@ -3,7 +3,6 @@ and database: lag per topic-partition shows what is not yet applied, and goes to
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
@@ -55,7 +54,7 @@ async def test_relay_and_consumer_report_lag_that_goes_to_zero(stack: Stack) -> 
                 return False
             return f'worksite_relay_lag_events{{topic="{topic}",relay="kafka"}} 0' in text
 
-        await eventually_async(relay_caught_up)
+        await eventually(relay_caught_up)
         assert (await relay.get("/health")).status_code == 200
         ready = await relay.get("/ready")
         assert ready.status_code == 200, ready.text
@@ -91,7 +90,7 @@ async def test_relay_and_consumer_report_lag_that_goes_to_zero(stack: Stack) -> 
             lags = lag_lines(text, "worksite_consumer_lag_events", topic)
             return lags if lags and not any(lags.values()) else None
 
-        lags = await eventually_async(consumer_caught_up)
+        lags = await eventually(consumer_caught_up)
         assert set(lags) == {0, 1, 2}
         text = (await consumer.get("/metrics")).text
         assert set(lag_lines(text, "worksite_consumer_lag_seconds", topic).values()) == {0.0}
@@ -122,12 +121,3 @@ async def test_an_api_process_answers_ready_and_reports_its_outbox(stack: Stack)
         metrics = await client.get("/metrics")
         assert "worksite_outbox_head{" in metrics.text
         assert (await client.get("/health")).status_code == 200
-
-
-async def eventually_async(check, timeout: float = 60.0):
-    """`eventually` for coroutine checks."""
-    for _ in range(int(timeout / 0.1)):
-        if result := await check():
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout}s")

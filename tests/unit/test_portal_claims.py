@@ -400,11 +400,13 @@ def test_eob_and_correspondence_links(harness: PortalHarness, feed: Claims) -> N
     rows = {r["claim_number"]: r for r in client.get("/api/claims").json()["claims"]}
     not_yet = {
         "available": False,
+        "document_id": None,
         "href": None,
         "message": "The Explanation of Benefits is not available for this claim.",
     }
     no_letter = {
         "available": False,
+        "document_id": None,
         "href": None,
         "message": "Claim correspondence is not available for this claim.",
     }
@@ -417,6 +419,7 @@ def test_eob_and_correspondence_links(harness: PortalHarness, feed: Claims) -> N
     rows = {r["claim_number"]: r for r in client.get("/api/claims").json()["claims"]}
     assert rows["C2"]["eob"] == {
         "available": True,
+        "document_id": eob,
         "href": f"/api/documents/{eob}",
         "message": None,
     }

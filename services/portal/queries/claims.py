@@ -134,6 +134,7 @@ def visible_claim_documents(
 
 class DocumentLink(Out):
     available: bool
+    document_id: str | None = None
     href: str | None = None
     message: str | None = None
 
@@ -144,7 +145,11 @@ def _link(
     document = session.get(DocumentView, document_id) if document_id else None
     if document is None or document.owner_party_id != owner_party_id:
         return DocumentLink(available=False, message=missing)
-    return DocumentLink(available=True, href=f"/api/documents/{document.document_id}")
+    return DocumentLink(
+        available=True,
+        document_id=document.document_id,
+        href=f"/api/documents/{document.document_id}",
+    )
 
 
 def _links(session: Session, claim: ClaimView, owner: str) -> tuple[DocumentLink, DocumentLink]:

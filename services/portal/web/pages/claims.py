@@ -27,10 +27,8 @@ INQUIRY_CRUMBS = [("My Workspace", "/my-insurance"), ("My Insurance", "/my-insur
 
 
 def document_pdf(link: DocumentLink) -> str | None:
-    """/documents/{id}/pdf for an available document (its id ends the query's API href)."""
-    if not link.available or not link.href:
-        return None
-    return f"/documents/{link.href.rstrip('/').rsplit('/', 1)[-1]}/pdf"
+    """/documents/{id}/pdf for an available document."""
+    return f"/documents/{link.document_id}/pdf" if link.available and link.document_id else None
 
 
 def claim_number_of(value: str) -> str:
