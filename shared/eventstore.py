@@ -13,6 +13,10 @@ consumer's position per Kafka topic-partition.
 
 Events carry metadata (`_meta`: W3C trace context and what caused them) that the mapper adds
 when they are stored; aggregates never see it, the outbox relay copies it to Kafka headers.
+
+Personal fields are sealed at rest: an application lists `personal_fields` (event class name,
+or `Snapshot:<aggregate class name>`, → `shared.sealing.Rule`s) and the mapper seals those
+values with each person's key before storing and opens them after reading (`sealing.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from eventsourcing.application import Application
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
@@ -32,6 +37,8 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from shared import personal_data
+from shared.sealing import Rule, open_state, seal_state
 from shared.tracing import current_traceparent, tracer
 
 _cause: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
@@ -84,10 +91,63 @@ class MetadataMapper(Mapper):
         return super().to_stored_event(domain_event)
 
 
+PersonalFields = dict[str, tuple[Rule, ...]]
+
+
+def rules_key(domain_event: Any) -> str:
+    """`Certificate.Issued` for an event, `Snapshot:Certificate` for a snapshot."""
+    if isinstance(domain_event, Snapshot):
+        return "Snapshot:" + str(domain_event.topic).rpartition(":")[2]
+    return type(domain_event).__qualname__
+
+
+class SealingMapper(MetadataMapper):
+    """Seals the personal fields of events and snapshots at rest (see the module docstring)."""
+
+    def __init__(self, transcoder: JSONTranscoder, personal_fields: PersonalFields) -> None:
+        super().__init__(transcoder=transcoder)
+        self.personal_fields = personal_fields
+
+    def _seal(self, subject: Any, value: Any, key_class: str) -> str:
+        text = self.transcoder.encode(value).decode()
+        return personal_data.installed().seal(str(subject), text, key_class)
+
+    def _open(self, sealed: str) -> tuple[bool, Any]:
+        text = personal_data.installed().open(sealed)
+        return (False, None) if text is None else (True, self.transcoder.decode(text.encode()))
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        rules = self.personal_fields.get(rules_key(domain_event), ())
+        if not rules:
+            return super().to_stored_event(domain_event)
+        clear = vars(domain_event)
+        sealed = seal_state(dict(clear), rules, self._seal)
+        # The mapper reads the event's own attributes: store the sealed ones, then put the
+        # clear ones back (the aggregate and the rest of the command keep using them).
+        object.__setattr__(domain_event, "__dict__", sealed)
+        try:
+            return super().to_stored_event(domain_event)
+        finally:
+            meta = sealed.get("_meta")
+            object.__setattr__(domain_event, "__dict__", clear)
+            if meta is not None:
+                clear["_meta"] = meta
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        domain_event = super().to_domain_event(stored_event)
+        rules = self.personal_fields.get(rules_key(domain_event), ())
+        if rules:
+            opened = open_state(vars(domain_event), rules, self._open)
+            object.__setattr__(domain_event, "__dict__", opened)
+        return domain_event
+
+
 class ServiceApplication(Application):
     """Base class of every service's write-side application."""
 
     snapshotting_intervals: ClassVar[dict] = {}
+    # Personal fields sealed at rest (see `SealingMapper`); {} for an application without any.
+    personal_fields: ClassVar[PersonalFields] = {}
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
@@ -114,6 +174,8 @@ class ServiceApplication(Application):
             return super()._record(processing_event)
 
     def construct_mapper(self) -> Mapper:
+        if self.personal_fields:
+            return SealingMapper(self.construct_transcoder(), self.personal_fields)
         return MetadataMapper(transcoder=self.construct_transcoder())
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -16,74 +16,162 @@ own screens). Kafka, logs and traces only ever see sealed values or digests.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import hmac
+import json
 import os
 import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid5
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.sqldb import create_tables, make_engine
+from shared.sqldb import create_tables, make_engine, schema_setup_lock
 
 PREFIX = "pii:v1:"
+KEY_NAMESPACE = UUID("c3f1d0a4-5b7e-4c2a-9e61-0d8b7a2f4e93")
+
+# Key classes: which of a person's keys a value is sealed under. A request to delete shreds
+# `personal` at once; `servicing` (what an in-force certificate needs: name, address, date of
+# birth, government ID) and `claims` (claims files, kept for the legal retention period) are
+# kept, when an exemption applies, until the recorded date, then shredded by `sweep`.
+PERSONAL, SERVICING, CLAIMS = "personal", "servicing", "claims"
+KEY_CLASSES = (PERSONAL, SERVICING, CLAIMS)
 
 _metadata = MetaData()
 person_keys = Table(
     "person_keys",
     _metadata,
-    Column("subject_id", String(36), primary_key=True),
+    Column("subject_id", String(36), primary_key=True),  # the key id (in sealed values)
     Column("key", LargeBinary, nullable=True),  # None once shredded
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("shredded_at", DateTime(timezone=True), nullable=True),
+    Column("person_id", String(36), nullable=True, index=True),
+    Column("key_class", String(20), nullable=True),
+    Column("retain_until", DateTime(timezone=True), nullable=True),
+    Column("exemption", String(400), nullable=True),
 )
+_ADDED_COLUMNS = ("person_id", "key_class", "retain_until", "exemption")
+
+
+def key_id(subject: UUID | str, key_class: str = PERSONAL) -> str:
+    """The id of a person's key of one class: the person's own id for `personal` (so values
+    sealed before key classes existed still open), a name-based UUID for the others."""
+    if key_class not in KEY_CLASSES:
+        raise ValueError(f"unknown key class {key_class!r}")
+    if key_class == PERSONAL:
+        return str(subject)
+    return str(uuid5(KEY_NAMESPACE, f"{subject}/{key_class}"))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """An exemption from deletion: the key of `key_class` is kept until `until`."""
+
+    key_class: str
+    until: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class KeyState:
+    key_id: str
+    person_id: str
+    key_class: str
+    shredded: bool
+    retain_until: datetime | None
+    exemption: str | None
 
 
 class Vault:
-    def __init__(self, engine: Engine) -> None:
+    """The key store. Keys are cached for `cache_seconds` (another process's shred is seen
+    within that time; this process's own shred at once)."""
+
+    def __init__(self, engine: Engine, cache_seconds: float | None = None) -> None:
         self.engine = engine
         create_tables(_metadata, engine)
-        self._cache: dict[str, bytes | None] = {}
+        _add_missing_columns(engine)
+        if cache_seconds is None:
+            cache_seconds = float(os.environ.get("KEY_CACHE_SECONDS", "5"))
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, bytes | None]] = {}
 
-    def _key(self, subject: str, create: bool) -> bytes | None:
-        if subject in self._cache:
-            return self._cache[subject]
+    # -- keys -----------------------------------------------------------------------------
+
+    def _cached(self, kid: str) -> tuple[bool, bytes | None]:
+        hit = self._cache.get(kid)
+        if hit is None or time.monotonic() - hit[0] > self.cache_seconds:
+            return False, None
+        return True, hit[1]
+
+    def _key(self, kid: str, create: tuple[str, str] | None) -> bytes | None:
+        """The key `kid`; `create` = (person id, key class) creates it when missing."""
+        found, key = self._cached(kid)
+        if found:
+            return key
         with self.engine.begin() as connection:
             row = connection.execute(
-                select(person_keys.c.key, person_keys.c.shredded_at).where(
-                    person_keys.c.subject_id == subject
-                )
+                select(person_keys.c.key).where(person_keys.c.subject_id == kid)
             ).first()
-            if row is None and create:
+            if row is None and create is not None:
                 key = AESGCM.generate_key(bit_length=256)
                 try:
                     connection.execute(
                         person_keys.insert().values(
-                            subject_id=subject, key=key, created_at=datetime.now(UTC)
+                            subject_id=kid,
+                            key=key,
+                            created_at=datetime.now(UTC),
+                            person_id=create[0],
+                            key_class=create[1],
                         )
                     )
                 except IntegrityError:  # created concurrently: use that one
-                    return self._key(subject, create=False)
-                self._cache[subject] = key
+                    return self._key(kid, create=None)
+                self._cache[kid] = (time.monotonic(), key)
                 return key
-        key = row.key if row is not None else None
-        if row is not None:
-            self._cache[subject] = key
-        return key
+        if row is None:
+            return None
+        self._cache[kid] = (time.monotonic(), row.key)
+        return row.key
 
-    def seal(self, subject: UUID | str, text: str) -> str:
+    # -- sealing --------------------------------------------------------------------------
+
+    def seal(self, subject: UUID | str, text: str, key_class: str = PERSONAL) -> str:
+        """`text` encrypted under the subject's key of `key_class` (created on first use).
+
+        After that key was shredded the value is sealed under a throw-away key instead:
+        whatever arrives about an erased person is unreadable from the moment it is written.
+        """
         subject = str(subject)
-        key = self._key(subject, create=True)
+        kid = key_id(subject, key_class)
+        key = self._key(kid, create=(subject, key_class))
         if key is None:
-            raise PermissionError(f"personal data of {subject} has been deleted")
+            key = AESGCM.generate_key(bit_length=256)  # never stored
         nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, text.encode(), subject.encode())
-        return f"{PREFIX}{subject}:{base64.b64encode(nonce + sealed).decode()}"
+        sealed = AESGCM(key).encrypt(nonce, text.encode(), kid.encode())
+        return f"{PREFIX}{kid}:{base64.b64encode(nonce + sealed).decode()}"
 
     def open(self, value: str | None) -> str | None:
         """The clear text, or None when the value is absent or its key has been shredded."""
@@ -91,22 +179,150 @@ class Vault:
             return None
         if not value.startswith(PREFIX):
             raise ValueError("not a sealed value")
-        subject, _, payload = value.removeprefix(PREFIX).partition(":")
-        key = self._key(subject, create=False)
+        kid, _, payload = value.removeprefix(PREFIX).partition(":")
+        key = self._key(kid, create=None)
         if key is None:
             return None
         raw = base64.b64decode(payload)
-        return AESGCM(key).decrypt(raw[:12], raw[12:], subject.encode()).decode()
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], kid.encode()).decode()
+        except InvalidTag:  # sealed after the key was shredded (a throw-away key)
+            return None
+
+    def seal_bytes(self, subject: UUID | str, data: bytes, key_class: str = PERSONAL) -> bytes:
+        """Binary content (a PDF) sealed like `seal`: `PREFIX<key id>:` then nonce‖ciphertext."""
+        subject = str(subject)
+        kid = key_id(subject, key_class)
+        key = self._key(kid, create=(subject, key_class))
+        if key is None:
+            key = AESGCM.generate_key(bit_length=256)  # never stored
+        nonce = os.urandom(12)
+        sealed = AESGCM(key).encrypt(nonce, data, kid.encode())
+        return f"{PREFIX}{kid}:".encode() + nonce + sealed
+
+    def open_bytes(self, data: bytes) -> bytes | None:
+        """The content, or None when its key has been shredded."""
+        prefix = PREFIX.encode()
+        if not data.startswith(prefix):
+            raise ValueError("not sealed content")
+        kid, _, raw = data[len(prefix) :].partition(b":")
+        key = self._key(kid.decode(), create=None)
+        if key is None:
+            return None
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], kid)
+        except InvalidTag:
+            return None
+
+    def seal_json(self, subject: UUID | str, value: Any, key_class: str = PERSONAL) -> str:
+        return self.seal(subject, json.dumps(value, separators=(",", ":")), key_class)
+
+    def open_json(self, value: str) -> tuple[bool, Any]:
+        """(True, value) when it opens, (False, None) when its key is gone."""
+        text = self.open(value)
+        return (False, None) if text is None else (True, json.loads(text))
+
+    # -- erasure --------------------------------------------------------------------------
+
+    def keys_of(self, person_ids: list[str]) -> list[KeyState]:
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(person_keys).where(
+                    person_keys.c.person_id.in_(person_ids)
+                    | person_keys.c.subject_id.in_(person_ids)
+                )
+            ).all()
+        return [
+            KeyState(
+                key_id=r.subject_id,
+                person_id=r.person_id or r.subject_id,
+                key_class=r.key_class or PERSONAL,
+                shredded=r.key is None,
+                retain_until=_aware(r.retain_until),
+                exemption=r.exemption,
+            )
+            for r in rows
+        ]
+
+    def erase(self, person_ids: list[str], retentions: list[Retention]) -> list[KeyState]:
+        """Shred every key of these people except the classes a retention exempts, which are
+        kept until their date (`sweep` shreds them then). Returns the keys as they now are."""
+        kept = {r.key_class: r for r in retentions}
+        now = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            for state in self.keys_of(person_ids):
+                if state.shredded:
+                    continue
+                retention = kept.get(state.key_class)
+                if retention is None:
+                    values: dict[str, Any] = {"key": None, "shredded_at": now}
+                else:
+                    values = {"retain_until": retention.until, "exemption": retention.reason}
+                connection.execute(
+                    update(person_keys)
+                    .where(person_keys.c.subject_id == state.key_id)
+                    .values(**values)
+                )
+                if retention is None:
+                    self._cache[state.key_id] = (time.monotonic(), None)
+        return self.keys_of(person_ids)
+
+    def sweep(self, now: datetime | None = None) -> list[str]:
+        """Shred the retained keys whose retention has ended; their ids."""
+        now = now or datetime.now(UTC)
+        with self.engine.begin() as connection:
+            due = (
+                connection.execute(
+                    select(person_keys.c.subject_id).where(
+                        person_keys.c.key.is_not(None),
+                        person_keys.c.retain_until.is_not(None),
+                        person_keys.c.retain_until <= now,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for kid in due:
+                connection.execute(
+                    update(person_keys)
+                    .where(person_keys.c.subject_id == kid)
+                    .values(key=None, shredded_at=now)
+                )
+                self._cache[kid] = (time.monotonic(), None)
+        return list(due)
 
     def shred(self, subject: UUID | str) -> None:
-        subject = str(subject)
+        """Shred one key (by key id) at once."""
+        kid = str(subject)
         with self.engine.begin() as connection:
             connection.execute(
                 update(person_keys)
-                .where(person_keys.c.subject_id == subject)
+                .where(person_keys.c.subject_id == kid)
                 .values(key=None, shredded_at=datetime.now(UTC))
             )
-        self._cache[subject] = None
+        self._cache[kid] = (time.monotonic(), None)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Key stores created before key classes existed get the new (nullable) columns."""
+    present = {c["name"] for c in inspect(engine).get_columns("person_keys")}
+    missing = [name for name in _ADDED_COLUMNS if name not in present]
+    if not missing:
+        return
+    with schema_setup_lock(str(engine.url)), engine.begin() as connection:
+        present = {c["name"] for c in inspect(connection).get_columns("person_keys")}
+        for name in missing:
+            if name in present:
+                continue
+            column = person_keys.c[name]
+            kind = column.type.compile(dialect=engine.dialect)
+            connection.execute(text(f"ALTER TABLE person_keys ADD COLUMN {name} {kind}"))
 
 
 class KeyedHash:
@@ -151,7 +367,83 @@ def load_or_create_secret(path: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+class Blindfold:
+    """A stand-in for the key store that opens nothing and creates no key: sealing gives a
+    fixed placeholder. For readers that must not see personal data (the audit)."""
+
+    def seal(self, subject: UUID | str, text: str, key_class: str = PERSONAL) -> str:
+        return f"{PREFIX}{key_id(subject, key_class)}:c2VhbGVk"
+
+    def open(self, value: str | None) -> str | None:
+        return None
+
+    def seal_bytes(self, subject: UUID | str, data: bytes, key_class: str = PERSONAL) -> bytes:
+        """Binary content (a PDF) sealed like `seal`: `PREFIX<key id>:` then nonce‖ciphertext."""
+        subject = str(subject)
+        kid = key_id(subject, key_class)
+        key = self._key(kid, create=(subject, key_class))
+        if key is None:
+            key = AESGCM.generate_key(bit_length=256)  # never stored
+        nonce = os.urandom(12)
+        sealed = AESGCM(key).encrypt(nonce, data, kid.encode())
+        return f"{PREFIX}{kid}:".encode() + nonce + sealed
+
+    def open_bytes(self, data: bytes) -> bytes | None:
+        """The content, or None when its key has been shredded."""
+        prefix = PREFIX.encode()
+        if not data.startswith(prefix):
+            raise ValueError("not sealed content")
+        kid, _, raw = data[len(prefix) :].partition(b":")
+        key = self._key(kid.decode(), create=None)
+        if key is None:
+            return None
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], kid)
+        except InvalidTag:
+            return None
+
+    def seal_json(self, subject: UUID | str, value: Any, key_class: str = PERSONAL) -> str:
+        return self.seal(subject, "", key_class)
+
+    def open_json(self, value: str) -> tuple[bool, Any]:
+        return False, None
+
+
 _vaults: dict[str, Vault] = {}
+_installed: Vault | None = None
+_override: contextvars.ContextVar[Vault | Blindfold | None] = contextvars.ContextVar(
+    "key_store_override", default=None
+)
+
+
+@contextlib.contextmanager
+def using(vault: Vault | Blindfold) -> Iterator[None]:
+    """Seal and open with `vault` instead of the installed key store, in this context."""
+    token = _override.set(vault)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def install(vault: Vault) -> Vault:
+    """Make `vault` this process's key store for sealing contracts on the wire and events at
+    rest (called once by the process's composition root)."""
+    global _installed
+    _installed = vault
+    return vault
+
+
+def installed() -> Vault:
+    override = _override.get()
+    if override is not None:
+        return override  # type: ignore[return-value]
+    if _installed is None:
+        raise RuntimeError(
+            "no key store installed in this process: its composition root must call "
+            "shared.personal_data.install(vault_at(settings.database_url_for('keystore')))"
+        )
+    return _installed
 
 
 def vault_at(url: str) -> Vault:

@@ -118,15 +118,18 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def start_process(service: str, argv: list[str] | None) -> tuple[Settings, str]:
-    """The first lines of every service process: settings, role, logging, telemetry."""
+    """The first lines of every service process: settings, role, logging, telemetry, and the
+    key store that seals personal fields at rest and on the wire."""
     import sys
 
+    from shared import personal_data
     from shared.telemetry import setup_telemetry
 
     role = (argv or sys.argv[1:] or ["api"])[0]
     settings = Settings(PORTAL_MODE="distributed")
     configure_logging(settings.log_level)
     setup_telemetry(f"{service}-{role}")
+    personal_data.install(personal_data.vault_at(settings.database_url_for("keystore")))
     return settings, role
 
 

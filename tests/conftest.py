@@ -60,3 +60,14 @@ def infra() -> Iterator[Infra]:
     finally:
         if not already_running:
             subprocess.run([str(script), "stop"], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_store(tmp_path_factory: pytest.TempPathFactory):
+    """A key store for tests that seal personal fields without building a whole system
+    (a system's composition root installs its own)."""
+    from shared.personal_data import Vault, install
+    from shared.sqldb import make_engine
+
+    path = tmp_path_factory.mktemp("keystore") / "keys.sqlite"
+    return install(Vault(make_engine(f"sqlite:///{path}")))

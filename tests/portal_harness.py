@@ -21,7 +21,7 @@ from shared.contracts import identity
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import ConsumerCore
 from shared.messaging.outbox import Outbox
-from shared.personal_data import KeyedHash, Vault
+from shared.personal_data import KeyedHash, Vault, install
 from shared.sqldb import make_engine
 from tests.factories import issue_kwargs, party_id
 
@@ -38,7 +38,7 @@ class PortalHarness:
     def __init__(self, directory: Path) -> None:
         self.engine = make_engine(f"sqlite:///{directory}/portal.sqlite")
         ReadModel.metadata.create_all(self.engine)
-        self.vault = Vault(make_engine(f"sqlite:///{directory}/keys.sqlite"))
+        self.vault = install(Vault(make_engine(f"sqlite:///{directory}/keys.sqlite")))
         self.hasher = KeyedHash(b"k" * 32)
         self.policy = PolicyApplication()
         self.billing = BillingApplication()

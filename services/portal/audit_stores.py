@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import uuid5
 
 from shared.contracts.envelope import EVENT_ID_NAMESPACE, IntegrationEvent
 from shared.contracts.types import pad_certificate_number
 from shared.eventstore import ServiceApplication, event_metadata
 from shared.messaging.eventsourced_sink import ProcessedEvent
+from shared.personal_data import Blindfold, using
 from shared.settings import Settings
 
 SERVICES = ("policy", "billing", "identity", "documents", "claims")
@@ -141,10 +142,10 @@ def _link_reactions(records: list[StoredRecord]) -> list[StoredRecord]:
 
 
 def policy_mapping() -> Mapping:
-    """Policy's contracts, computed without the key store (see `_PlaceholderVault`)."""
+    """Policy's contracts, computed without the key store (see `Blindfold`)."""
     from services.policy.integration import PolicyContracts
 
-    return PolicyContracts(_PlaceholderVault(), _PlaceholderHash())  # type: ignore[arg-type]
+    return PolicyContracts(Blindfold(), _PlaceholderHash())  # type: ignore[arg-type]
 
 
 def _mappings() -> dict[str, tuple[Callable[[Settings], Any], Mapping]]:
@@ -166,14 +167,6 @@ def _mappings() -> dict[str, tuple[Callable[[Settings], Any], Mapping]]:
         "documents": (build_documents, documents),
         "claims": (build_claims, claims),
     }
-
-
-class _PlaceholderVault:
-    """Stands in for the key store: policy's contracts seal dates of birth, which the audit
-    never shows; sealing for real would open (or create) the person's key."""
-
-    def seal(self, subject: UUID | str, text: str) -> str:
-        return f"pii:v1:{subject}:c2VhbGVk"
 
 
 class _PlaceholderHash:
@@ -199,13 +192,15 @@ def _application(builder: Callable[[Settings], Any], settings: Settings) -> Iter
 
 
 def load_records(settings: Settings, progress: StoreProgress | None = None) -> list[StoredRecord]:
-    """Every event of every service's store (skipping embedded stores that do not exist)."""
+    """Every event of every service's store (skipping embedded stores that do not exist).
+
+    Read blindfolded: sealed personal fields stay unopened and no key is created."""
     absent = set(missing_stores(settings))
     records: list[StoredRecord] = []
     for service, (builder, mapping) in _mappings().items():
         if service in absent:
             continue
-        with _application(builder, settings) as app:
+        with _application(builder, settings) as app, using(Blindfold()):
             total = app.process_recorder.max_notification_id() or 0
             on_page = progress(service, total) if progress else None
             records.extend(read_store(service, app, mapping, on_page))

@@ -58,7 +58,7 @@ from shared.mail import DemoMailbox, MailSettings
 from shared.messaging.inprocess import InProcessDelivery, TableDeadLetters
 from shared.metrics import persist_progress
 from shared.ops import add_ops_routes, inprocess_ops
-from shared.personal_data import vault_at
+from shared.personal_data import install, vault_at
 from shared.settings import Settings
 from shared.sqldb import make_engine
 
@@ -89,6 +89,7 @@ class EmbeddedSystem:
 
 
 def build_embedded(settings: Settings) -> EmbeddedSystem:
+    install(vault_at(settings.database_url_for("keystore")))
     policy = build_policy(settings)
     billing = build_billing(settings)
     identity = build_identity(settings)

@@ -119,9 +119,10 @@ def replay_command(
 ) -> None:
     """Rebuild the portal's read models from the event stores (aside, then swapped in)."""
     from services.portal import replay as replaying
-    from shared.personal_data import vault_at
+    from shared.personal_data import install, vault_at
 
     settings = Settings()
+    install(vault_at(settings.database_url_for("keystore")))  # replay opens sealed fields
     if as_of is not None and output is None:
         raise typer.BadParameter("--as-of needs --output FILE.json")
     if owner is not None and as_of is None:

@@ -1,4 +1,8 @@
-"""The envelope every integration event travels in (DESIGN.md §2)."""
+"""The envelope every integration event travels in (DESIGN.md §2).
+
+Personal fields travel sealed: a contract lists them in `personal` (`shared.sealing.Rule`s);
+`Envelope.wrap` seals them with the process's key store and `parse_event` opens them (or puts
+each rule's `erased` value when the person's key has been shredded)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from uuid import UUID, uuid5
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.types import CertificateNumber
+from shared.sealing import Open, Rule, Seal, open_state, seal_state, vault_opener, vault_sealer
 
 EVENT_ID_NAMESPACE = UUID("6f0c1a52-7d3b-4e0b-9d0e-2b1c6a9e5f11")
 
@@ -21,6 +26,8 @@ class IntegrationEvent(BaseModel):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
     producer: ClassVar[str]
+    # Personal fields, sealed on the wire (see the module docstring).
+    personal: ClassVar[tuple[Rule, ...]] = ()
 
     @classmethod
     def from_domain(cls, domain_event: object, **overrides: object) -> Self:
@@ -57,7 +64,12 @@ class Envelope(BaseModel):
         aggregate_version: int,
         occurred_at: datetime,
         certificate_number: str,
+        seal: Seal | None = None,
     ) -> Envelope:
+        """`seal` defaults to the process's key store (`personal_data.install`)."""
+        data = event.model_dump(mode="json")
+        if event.personal:
+            data = seal_state(data, event.personal, seal or _installed_sealer())
         return cls(
             # Deterministic: a re-published event keeps its id.
             event_id=uuid5(EVENT_ID_NAMESPACE, f"{aggregate_id}:{aggregate_version}"),
@@ -68,7 +80,7 @@ class Envelope(BaseModel):
             aggregate_id=aggregate_id,
             aggregate_version=aggregate_version,
             certificate_number=certificate_number,
-            data=event.model_dump(mode="json"),
+            data=data,
         )
 
     def to_bytes(self) -> bytes:
@@ -83,11 +95,24 @@ class ContractError(ValueError):
     """A message that is not a valid integration event (it goes to the DLQ)."""
 
 
-def parse_event(raw: bytes) -> tuple[Envelope, IntegrationEvent | None]:
+def _installed_sealer() -> Seal:
+    from shared.personal_data import installed
+
+    return vault_sealer(installed())
+
+
+def _installed_opener() -> Open:
+    from shared.personal_data import installed
+
+    return vault_opener(installed())
+
+
+def parse_event(raw: bytes, open_: Open | None = None) -> tuple[Envelope, IntegrationEvent | None]:
     """Parse and validate a message. Unknown event types give `(envelope, None)`.
 
     A payload of an older `schema_version` is upcast first (`upcasting.py`): the envelope
-    returned carries the version and data the event was upcast to."""
+    returned carries the version and data the event was upcast to (its personal fields still
+    sealed); the event has them opened with `open_` (default: the process's key store)."""
     from shared.contracts.registry import contract_for
     from shared.contracts.upcasting import UpcastingError, upcast
 
@@ -104,8 +129,11 @@ def parse_event(raw: bytes) -> tuple[Envelope, IntegrationEvent | None]:
     model = contract_for(envelope.event_type, envelope.schema_version)
     if model is None:
         return envelope, None
+    data = envelope.data
+    if model.personal:
+        data = open_state(data, model.personal, open_ or _installed_opener())
     try:
-        return envelope, model.model_validate(envelope.data)
+        return envelope, model.model_validate(data)
     except ValueError as exc:
         raise ContractError(
             f"invalid {envelope.event_type} v{envelope.schema_version} payload: {exc}"

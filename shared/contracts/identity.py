@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
+from shared.contracts import privacy
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.types import CertificateNumber
 
@@ -82,4 +83,6 @@ EVENTS: tuple[type[IntegrationEvent], ...] = (
     SessionEnded,
     AccountLocked,
     PasswordChanged,
+    # The privacy office's events travel on the same topic (`privacy.py`).
+    *privacy.EVENTS,
 )
