@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, create_model
 from shared.contracts import billing, claims, documents, identity, policy
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.contracts.registry import CONTRACTS
+from shared.contracts.wire import wire_schema
 
 TITLE = "Worksite portal integration events"
 VERSION = "1.0.0"
@@ -164,12 +165,29 @@ def build_document(samples_dir: Path | None = DEFAULT_SAMPLES) -> dict[str, Any]
             if (c.event_type, c.schema_version) in samples
         ]
     document = schema.to_jsonable()
+    _seal_personal_fields(document)
     # Named maps in a stable order, so a regeneration is byte-identical (docs never drift).
     for key in ("channels", "operations"):
         document[key] = dict(sorted(document[key].items()))
     for key, value in document["components"].items():
         document["components"][key] = dict(sorted(value.items()))
     return document
+
+
+def _seal_personal_fields(document: dict[str, Any]) -> None:
+    """Each contract's personal fields as they travel: sealed strings (`wire.py`)."""
+    schemas = document["components"]["schemas"]
+
+    def resolve(ref: str) -> dict[str, Any]:
+        return schemas[ref.rsplit("/", 1)[1]]
+
+    for contracts in topics().values():
+        for contract in contracts:
+            if not contract.personal:
+                continue
+            message = schemas[f"{contract.event_type}V{contract.schema_version}Message"]
+            name = message["properties"]["data"]["$ref"].rsplit("/", 1)[1]
+            schemas[name] = wire_schema(schemas[name], contract.personal, resolve)
 
 
 def to_yaml(data: Any, indent: int = 0) -> str:

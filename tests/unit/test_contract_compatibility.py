@@ -22,6 +22,7 @@ from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.registry import CONTRACTS
 from shared.contracts.types import Money
 from shared.contracts.upcasting import upcast_path
+from shared.contracts.wire import contract_wire_schema
 from tests.contracts.compatibility import Change, breaking, compare_schemas
 
 SNAPSHOTS = Path(__file__).parents[1] / "contracts" / "schemas"
@@ -38,7 +39,8 @@ HOW_TO_BREAK = (
 
 
 def contract_schema(model: type[BaseModel]) -> dict:
-    return model.model_json_schema(mode="validation")
+    """The schema as it travels: personal fields are sealed strings (`shared/contracts/wire.py`)."""
+    return contract_wire_schema(model)
 
 
 def snapshot_path(event_type: str, schema_version: int) -> Path:
