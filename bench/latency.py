@@ -30,6 +30,7 @@ from services.policy.api import create_policy_api
 from services.policy.application import PolicyApplication
 from services.policy.main import build_policy, policy_outbox
 from services.portal.main import build_read_store, portal_consumer
+from shared import personal_data
 from shared.contracts.billing import PaymentReceived
 from shared.messaging.kafka import KafkaPublisher, ensure_topics
 from shared.runtime import run_consumer, run_relay
@@ -260,6 +261,8 @@ async def open_account(policy: PolicyApplication, billing: BillingApplication) -
 
 
 async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> None:
+    # Personal fields are sealed at rest and on the wire: the key store, as composition roots do.
+    personal_data.install(personal_data.vault_at(settings.database_url_for("keystore")))
     policy: PolicyApplication = build_policy(settings)
     billing: BillingApplication = build_billing(settings)
     read_engine = build_read_store(settings)

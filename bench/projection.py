@@ -13,6 +13,7 @@ from services.billing.application import BillingApplication
 from services.billing.integration import to_integration
 from services.portal.projections import portal_sink
 from services.portal.readmodels import ReadModel
+from shared import personal_data
 from shared.eventstore import eventstore_env
 from shared.messaging.consumer import ConsumerCore
 from shared.messaging.outbox import Outbox
@@ -79,6 +80,9 @@ def read_and_decode(outbox: Outbox) -> list[OutboundRecord]:
 
 def run(report: Report, sizes: Sizes, databases) -> None:
     url = databases.create(f"bench_projection_{databases.run_id}")
+    # Billing seals payors' names at rest and on the wire: a key store (its table beside the
+    # events), as composition roots install one.
+    personal_data.install(personal_data.vault_at(url))
     app = BillingApplication(env=eventstore_env(url, "native"))
     engine = make_engine(url)
     try:

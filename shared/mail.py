@@ -16,6 +16,8 @@ a dispatcher that sends from it over SMTP with retries, and a demo mailbox for `
   up — so the service that queued it can record the outcome on its own aggregates (the
   documents service records NotificationSent / NotificationFailed). A failing hook is logged
   and does not undo the send; `MailOutbox.finished_since` lets its owner catch up later.
+- `MailOutbox.purge(keys)` blanks the recipient, subject and body of rows (a request to
+  delete the recipient's personal data); rows not yet sent are given up, never sent.
 - `DemoMailbox` is an aiosmtpd server that writes each message as an `.eml` file into a
   directory (`var/mail/` in the embedded demo).
 
@@ -52,6 +54,7 @@ from shared.sqldb import create_tables
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+ERASED = "erased"  # `last_error` of a row given up because its recipient's data was erased
 
 
 def utc_now() -> datetime:
@@ -235,6 +238,35 @@ class MailOutbox:
                     last_error=None,
                 )
             )
+
+    def purge(self, dedup_keys: list[str]) -> int:
+        """Erase what these rows say of their recipient (a request to delete): the address,
+        subject and body are blanked, and a row not yet sent is given up (it is never sent).
+        The keys, counts and times stay (they name no one). Idempotent; answers how many
+        rows still held something to erase."""
+        if not dedup_keys:
+            return 0
+        t = mail_outbox
+        now = self.clock()
+        with self.engine.begin() as connection:
+            connection.execute(
+                t.update()
+                .where(
+                    t.c.dedup_key.in_(dedup_keys),
+                    t.c.sent_at.is_(None),
+                    t.c.gave_up_at.is_(None),
+                )
+                .values(gave_up_at=now, last_error=ERASED)
+            )
+            result = connection.execute(
+                t.update()
+                .where(
+                    t.c.dedup_key.in_(dedup_keys),
+                    (t.c.recipient != "") | (t.c.subject != "") | t.c.body.is_not(None),
+                )
+                .values(recipient="", subject="", body=None)
+            )
+        return result.rowcount or 0
 
     def record_failure(
         self, mail_id: int, now: datetime, error: str, retry_at: datetime | None

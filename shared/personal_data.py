@@ -291,6 +291,37 @@ class Vault:
                 self._cache[kid] = (time.monotonic(), None)
         return list(due)
 
+    def due_retentions(self, now: datetime | None = None) -> list[KeyState]:
+        """The retained keys whose retention has ended (what `sweep` would shred now)."""
+        now = now or datetime.now(UTC)
+        with self.engine.begin() as connection:
+            kids = (
+                connection.execute(
+                    select(person_keys.c.subject_id).where(
+                        person_keys.c.key.is_not(None),
+                        person_keys.c.retain_until.is_not(None),
+                        person_keys.c.retain_until <= now,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return [k for k in self.keys_of(list(kids)) if k.key_id in set(kids)]
+
+    def extend_retention(self, kid: str, until: datetime, reason: str | None = None) -> None:
+        """Keep a retained key (by key id) until `until` (a review found the exemption still
+        applies); `reason` replaces the recorded exemption when given. A shredded key stays
+        shredded."""
+        values: dict[str, Any] = {"retain_until": until}
+        if reason is not None:
+            values["exemption"] = reason
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(person_keys)
+                .where(person_keys.c.subject_id == kid, person_keys.c.key.is_not(None))
+                .values(**values)
+            )
+
     def shred(self, subject: UUID | str) -> None:
         """Shred one key (by key id) at once."""
         kid = str(subject)
@@ -378,29 +409,10 @@ class Blindfold:
         return None
 
     def seal_bytes(self, subject: UUID | str, data: bytes, key_class: str = PERSONAL) -> bytes:
-        """Binary content (a PDF) sealed like `seal`: `PREFIX<key id>:` then nonce‖ciphertext."""
-        subject = str(subject)
-        kid = key_id(subject, key_class)
-        key = self._key(kid, create=(subject, key_class))
-        if key is None:
-            key = AESGCM.generate_key(bit_length=256)  # never stored
-        nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, data, kid.encode())
-        return f"{PREFIX}{kid}:".encode() + nonce + sealed
+        return self.seal(subject, "", key_class).encode()
 
     def open_bytes(self, data: bytes) -> bytes | None:
-        """The content, or None when its key has been shredded."""
-        prefix = PREFIX.encode()
-        if not data.startswith(prefix):
-            raise ValueError("not sealed content")
-        kid, _, raw = data[len(prefix) :].partition(b":")
-        key = self._key(kid.decode(), create=None)
-        if key is None:
-            return None
-        try:
-            return AESGCM(key).decrypt(raw[:12], raw[12:], kid)
-        except InvalidTag:
-            return None
+        return None
 
     def seal_json(self, subject: UUID | str, value: Any, key_class: str = PERSONAL) -> str:
         return self.seal(subject, "", key_class)

@@ -2,9 +2,10 @@
 the wire (the envelope), with each person's key from the key store (`personal_data.py`).
 
 A `Rule` names where a personal value sits in an event's state — a dotted path, `[]` stepping
-into every element of a list (`benefits[].insureds[].first_name`) — whose key it is sealed
-under (`subject(root, parent)`: the person the value belongs to, from the whole state and the
-dict that holds the field) and which key class (`personal`, `servicing`, `claims`). The value
+into every element of a list (`benefits[].insureds[].first_name`), `{}` into every value of a
+dict (`state.benefits{}.insureds[].first_name`) — whose key it is sealed under
+(`subject(root, parent)`: the person the value belongs to, from the whole state and the dict
+that holds the field) and which key class (`personal`, `servicing`, `claims`). The value
 (any JSON value: a string, a list of emails, an address dict, an ISO date) is sealed as one
 string; `erased` is what it opens to once its key is shredded, so code that reads the state
 keeps working and shows nothing of the person.
@@ -62,21 +63,30 @@ def sibling(name: str) -> Subject:
 
 
 def _slots(node: Any, steps: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], str]]:
-    """Every (dict, key) the path reaches in `node` (a missing or None step reaches nothing)."""
+    """Every (dict, key) the path reaches in `node` (a missing or None step reaches nothing).
+
+    `name[]` steps into every element of a list, `name{}` into every value of a dict (an
+    aggregate's state keyed by id, such as a certificate's benefits in its snapshot)."""
     if not steps or not isinstance(node, dict):
         return
     head, rest = steps[0], steps[1:]
-    is_list = head.endswith("[]")
-    name = head.removesuffix("[]")
+    is_list, is_map = head.endswith("[]"), head.endswith("{}")
+    name = head.removesuffix("[]").removesuffix("{}")
     if name not in node or node[name] is None:
         return
-    if not rest and not is_list:
+    if not rest and not (is_list or is_map):
         yield node, name
         return
-    children = node[name] if is_list else [node[name]]
-    if is_list and not rest:
-        raise ValueError("a path cannot end in []: seal the whole list instead")
-    for child in children if isinstance(children, list) else []:
+    if not rest:
+        raise ValueError(f"a path cannot end in {head[-2:]}: seal the whole value instead")
+    value = node[name]
+    if is_map:
+        children = list(value.values()) if isinstance(value, dict) else []
+    elif is_list:
+        children = value if isinstance(value, list) else []
+    else:
+        children = [value]
+    for child in children:
         yield from _slots(child, rest)
 
 

@@ -71,3 +71,13 @@ def key_store(tmp_path_factory: pytest.TempPathFactory):
 
     path = tmp_path_factory.mktemp("keystore") / "keys.sqlite"
     return install(Vault(make_engine(f"sqlite:///{path}")))
+
+
+@pytest.fixture(autouse=True)
+def _session_key_store_again(key_store):
+    """A test that builds a system installs that system's key store; the next test starts
+    with the session's again."""
+    from shared.personal_data import install
+
+    yield
+    install(key_store)

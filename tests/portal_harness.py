@@ -71,6 +71,7 @@ class PortalHarness:
         self.billing.save(
             *self.billing.open_account(
                 certificate_number=number,
+                owner_party_id=certificate.owner_party_id,
                 payor_name=certificate.payor_name,
                 payment_frequency=certificate.payment_frequency,
                 payment_method=certificate.payment_method,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
-from uuid import NAMESPACE_URL, uuid4, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, EventSourcedLog
 from eventsourcing.persistence import IntegrityError
@@ -20,6 +20,7 @@ from services.billing import listbill, schedule
 from services.billing.domain import AccountLogged, BillingAccount, billing_account_id
 from services.billing.errors import AccountNotFound, CertificateNotInForce, PaymentRejected
 from services.billing.listbill import ListBillRejected, RowError
+from services.billing.personal import PERSONAL_FIELDS
 from shared.eventstore import ServiceApplication
 
 __all__ = ["AccountNotFound", "BillingApplication", "CycleSummary", "ListBillResult"]
@@ -50,6 +51,7 @@ class BillingApplication(ServiceApplication):
     name = "billing"
     # A billing account lives for decades: never replay more than 50 events to load one.
     snapshotting_intervals = {BillingAccount: 50}  # noqa: RUF012
+    personal_fields = PERSONAL_FIELDS  # sealed at rest (`personal.py`)
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
@@ -67,10 +69,13 @@ class BillingApplication(ServiceApplication):
         premium: Decimal,
         effective_date: date,
         status: str = schedule.ACTIVE_PREMIUM_PAYING,
+        owner_party_id: UUID | None = None,
     ) -> list:
-        """The new account and its index entry, for the caller to save in one transaction."""
+        """The new account and its index entry, for the caller to save in one transaction.
+        `owner_party_id`: the certificate owner's, whose servicing key seals the payor's name."""
         account = BillingAccount(
             certificate_number=certificate_number,
+            owner_party_id=owner_party_id,
             payor_name=payor_name,
             payment_frequency=payment_frequency,
             payment_method=payment_method,

@@ -19,6 +19,7 @@ def billing_sink(app: BillingApplication) -> EventSourcedSink:
     def open_account(envelope: Envelope, event: policy.CertificateIssued) -> list:
         return app.open_account(
             certificate_number=event.certificate_number,
+            owner_party_id=event.owner_party_id,
             payor_name=event.payor_name,
             payment_frequency=event.payment_frequency.value,
             payment_method=event.payment_method.value,

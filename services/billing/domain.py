@@ -57,8 +57,11 @@ class BillingAccount(AccountPeriods, Aggregate):
         premium: Decimal,
         effective_date: date,
         status: str = ACTIVE_PREMIUM_PAYING,
+        owner_party_id: UUID | None = None,
     ) -> None:
         self.certificate_number = certificate_number
+        # Whose key seals the payor's name (`personal.py`); None in accounts opened before.
+        self.owner_party_id = owner_party_id
         self.payor_name = payor_name
         self.payment_frequency = payment_frequency
         self.payment_method = payment_method

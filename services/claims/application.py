@@ -28,6 +28,7 @@ from services.claims.domain import (
     certificate_on_file_id,
     claim_id,
 )
+from services.claims.personal import PERSONAL_FIELDS
 from shared.eventstore import ServiceApplication
 
 MAX_CONFLICT_RETRIES = 5
@@ -39,6 +40,7 @@ def new_claim_number() -> str:
 
 class ClaimsApplication(ServiceApplication):
     name = "claims"
+    personal_fields = PERSONAL_FIELDS  # sealed at rest (`personal.py`)
 
     # --- the registry (reaction to policy's CertificateIssued) -----------------------------
 
@@ -97,6 +99,16 @@ class ClaimsApplication(ServiceApplication):
         except CertificateNotOnFile:
             return None
 
+    def _with_member(self, claim: Claim) -> Claim:
+        """A claim submitted before the owner's party id was recorded with it learns it from
+        the registry (derived, not an event), so its new events are sealed with the owner's
+        claims key rather than the certificate's ownerless one."""
+        if claim.member_party_id is None:
+            on_file = self.find_certificate(claim.certificate_number)
+            if on_file is not None:
+                claim.owner_party_id = on_file.owner_party_id
+        return claim
+
     # --- commands --------------------------------------------------------------------------
 
     def submit_claim(
@@ -133,6 +145,7 @@ class ClaimsApplication(ServiceApplication):
                 submitted_amount=submitted_amount,
                 submitted_on=submitted_on,
                 paid_to=certificate.owner_name,
+                owner_party_id=certificate.owner_party_id,
             )
             try:
                 self.save(claim)
@@ -211,7 +224,7 @@ class ClaimsApplication(ServiceApplication):
 
     def _change(self, claim_number: str, decide: Callable[[Claim], None]) -> Claim:
         for attempt in range(MAX_CONFLICT_RETRIES):
-            claim = self.get_claim(claim_number)
+            claim = self._with_member(self.get_claim(claim_number))
             decide(claim)
             try:
                 self.save(claim)

@@ -183,8 +183,12 @@ class Claim(Aggregate):
         submitted_on: date,
         paid_to: str,
         currency: str = "USD",
+        owner_party_id: UUID | None = None,
     ) -> None:
         self.claim_number = claim_number
+        # The member's (the certificate owner's) party id: whose claims key seals the member
+        # id, the payee and the owner as patient (`personal.py`); None in claims from before.
+        self.owner_party_id = owner_party_id
         self.certificate_number = certificate_number
         self.group_number = group_number
         self.account_number = account_number
@@ -206,6 +210,11 @@ class Claim(Aggregate):
         self.denial_reason: str | None = None
 
     # --- derived ---------------------------------------------------------------------------
+
+    @property
+    def member_party_id(self) -> UUID | None:
+        """The owner's party id (None for a claim submitted before it was recorded)."""
+        return getattr(self, "owner_party_id", None)
 
     @property
     def totals(self) -> dict[str, Decimal]:
@@ -318,6 +327,7 @@ class Claim(Aggregate):
             self.line_list,
             self.totals,
             self.currency,
+            owner_party_id=self.member_party_id,
         )
 
     def deny(self, on: date, reason: str, *, not_covered: bool = False) -> None:
@@ -336,6 +346,7 @@ class Claim(Aggregate):
             self.provider,
             self.service_date,
             self.submitted_amount,
+            owner_party_id=self.member_party_id,
         )
 
     def _check_transition(self, status: ClaimStatus, on: date) -> None:
@@ -366,6 +377,7 @@ class Claim(Aggregate):
             on,
             totals,
             changes.get("paid_to", self.paid_to),
+            owner_party_id=self.member_party_id,
         )
 
     # --- events ----------------------------------------------------------------------------
@@ -390,6 +402,7 @@ class Claim(Aggregate):
         status_date: date,
         totals: dict[str, Decimal],
         paid_to: str,
+        owner_party_id: UUID | None = None,
     ) -> None:
         self.status = status
         self.status_date = status_date
@@ -412,6 +425,7 @@ class Claim(Aggregate):
         lines: list[dict[str, Any]],
         totals: dict[str, Decimal],
         currency: str,
+        owner_party_id: UUID | None = None,
     ) -> None:
         self.issued_on = issued_on
 
@@ -427,6 +441,7 @@ class Claim(Aggregate):
         provider: str,
         service_date: date,
         submitted_amount: Decimal,
+        owner_party_id: UUID | None = None,
     ) -> None:
         self.denial_reason = reason
 

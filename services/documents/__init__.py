@@ -6,7 +6,7 @@ Modules: `domain.py` (Document), `preferences.py` (DeliveryPreferences and the g
 `certificates.py` (CertificateOnFile: what policy told us of each certificate), `triggers.py`
 (which upstream event makes which document), `pdf/` (one fpdf2 template per document type, in
 `pdf.TEMPLATES`), `content.py` (the content store by hash), `core.py` + `application.py`
-(commands), `consumers.py` (reactions to policy.events and billing.events),
+(commands), `consumers.py` (reactions to policy, billing, claims and identity events),
 `notifications.py` + `mails.py` (the mail side), `api.py` + `schemas.py` (HTTP),
 `integration.py` (contracts), `main.py` (composition root), `settings.py` (PORTAL_URL).
 
@@ -17,8 +17,10 @@ Choices where the guide and the design were silent:
   leaves an unreferenced blob, never a document without content.
 - What the service keeps of each certificate (owner party, name, emails on file, mailing
   city/state) is a small aggregate per certificate, not a table, for that same atomicity.
-  Emails and names therefore rest in this event store as they do in policy's (the privacy
-  issue decides how they are shredded).
+  Names, emails and places rest sealed with the owner's keys (`personal.py`), PDFs too
+  (`content.py`); a request to delete (PersonalDataErased) shreds the keys upstream and
+  purges what is kept outside the event store here: PDFs and notification emails
+  (`erasure.py`).
 - A document's created date is the triggering event's date (`occurred_at`, UTC), or the
   business date the event carries when its trigger names one (bills and annual statements:
   the statement's issue date; premium default notices: the default's date); back-office

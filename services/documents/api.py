@@ -5,14 +5,15 @@
 | `PUT /certificates/{number}/preferences`          | 200 the resulting 7 preferences           |
 | `GET /certificates/{number}/preferences?owner_party_id=` | 200 the current 7 (Mail by default) |
 | `POST /documents/{id}/opened`                     | 204 (DocumentOpened, the first time only) |
-| `GET /documents/{id}/content?owner_party_id=`     | 200 the PDF                               |
+| `GET /documents/{id}/content?owner_party_id=`     | 200 the PDF; 410 once erased              |
 | `POST /letters` (back office)                     | 201 `{document_id}`                       |
 | `GET /health`                                     | 200                                       |
 
 Errors: 422 with the field for bad input (`install_error_handlers`) and for refused
 preferences (a Portal selection without email: `preferences.<n>.emails`; EOB by Portal: the
 FAQ's reason, `preferences.<n>.method`); 404, the same, for an unknown certificate or
-document and for another owner's.
+document and for another owner's; 410 for a document whose content was erased at its owner's
+request (the key its PDF was sealed with is shredded, or the blob deleted with it).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from uuid import UUID
 from fastapi import FastAPI, Query, Response
 
 from services.documents.application import DocumentsApplication, Selection
-from services.documents.content import ContentStore
+from services.documents.content import ContentStore, key_class_of, key_shredded
 from services.documents.core import normalized_number
-from services.documents.errors import DocumentNotFound
+from services.documents.errors import ContentErased, DocumentNotFound
 from services.documents.schemas import (
     GenerateLetter,
     LetterOut,
@@ -83,7 +84,12 @@ def create_documents_api(
         try:
             pdf = store.get(document.content_hash)
         except LookupError:
+            key_class = key_class_of(document.document_type)
+            if key_shredded(document.owner_party_id, key_class):
+                raise ContentErased() from None
             raise DocumentNotFound("The document's content is not available.") from None
+        if pdf is None:
+            raise ContentErased()
         name = f"{document.document_type}-{document.document_date.isoformat()}.pdf"
         return Response(
             pdf,

@@ -4,7 +4,8 @@ emails on file and the mailing city/state.
 
 Kept as a small aggregate per certificate (id `uuid5(certificate number)`) rather than a SQL
 table, so the reaction that updates it and the documents it triggers are stored in the one
-transaction that also records the consumer's position.
+transaction that also records the consumer's position. The names, emails and city/state rest
+sealed with the owner's keys (`personal.py`); once shredded they read "" and [].
 """
 
 from __future__ import annotations
@@ -52,10 +53,14 @@ class CertificateOnFile(Aggregate):
         return self.owner_party_id == owner_party_id
 
     def update_contact(self, emails: list[str], city: str, state: str) -> None:
-        self._contact_updated(list(emails), city, state)
+        self._contact_updated(list(emails), city, state, self.owner_party_id)
 
     @event("ContactUpdated")
-    def _contact_updated(self, emails: list[str], city: str, state: str) -> None:
+    def _contact_updated(
+        self, emails: list[str], city: str, state: str, owner_party_id: UUID | None = None
+    ) -> None:
+        # `owner_party_id`: whose key the emails and place are sealed with at rest (None in
+        # events stored before they were sealed).
         self.emails = list(emails)
         self.city = city
         self.state = state

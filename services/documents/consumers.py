@@ -1,7 +1,9 @@
-"""Documents' consumer group `documents` on policy.events, billing.events and claims.events:
-what is on file about each certificate (policy's events), and the documents upstream facts
-trigger (`triggers.TRIGGERS`: certificates and letters from policy; bills, annual statements
-and premium default notices from billing; EOBs and claim denial letters from claims).
+"""Documents' consumer group `documents` on policy.events, billing.events, claims.events and
+identity.events: what is on file about each certificate (policy's events), the documents
+upstream facts trigger (`triggers.TRIGGERS`: certificates and letters from policy; bills,
+annual statements and premium default notices from billing; EOBs and claim denial letters from
+claims), and the purge a request to delete calls for (PersonalDataErased: `erasure.py`; the
+other events of identity.events only move the position on).
 
 An `EventSourcedSink`: for each event, the certificate-on-file update and the new documents
 are stored in one transaction with the consumer's position and the marker of the upstream
@@ -28,14 +30,15 @@ from eventsourcing.domain import Aggregate
 
 from services.documents.application import DocumentsApplication
 from services.documents.certificates import CertificateOnFile
+from services.documents.erasure import erase_documents
 from services.documents.triggers import TRIGGERS, Trigger
-from shared.contracts import billing, claims, policy
+from shared.contracts import billing, claims, policy, privacy
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.messaging.eventsourced_sink import EventSourcedSink, Reaction
 from shared.messaging.records import RejectedMessage
 
 CONSUMER_NAME = "documents"
-SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC, claims.TOPIC]
+SUBSCRIBED_TOPICS = [policy.TOPIC, billing.TOPIC, claims.TOPIC, privacy.TOPIC]
 
 OnFileUpdate = Callable[[DocumentsApplication, Any], CertificateOnFile]
 
@@ -117,7 +120,12 @@ def reactions(app: DocumentsApplication) -> dict[type[IntegrationEvent], Reactio
         return react
 
     contracts = {*ON_FILE_UPDATES, *(t.contract for t in TRIGGERS)}
-    return {contract: reaction_for(contract) for contract in contracts}
+    found = {contract: reaction_for(contract) for contract in contracts}
+
+    def erased(_: Envelope, event: IntegrationEvent) -> list[Aggregate]:
+        return erase_documents(app, event)  # type: ignore[arg-type]
+
+    return {**found, privacy.PersonalDataErased: erased}
 
 
 def documents_sink(app: DocumentsApplication) -> EventSourcedSink:

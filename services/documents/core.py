@@ -17,10 +17,11 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Engine
 
 from services.documents.certificates import CertificateOnFile, on_file_id
-from services.documents.content import ContentStore, SqlContentStore
+from services.documents.content import ContentStore, SqlContentStore, key_class_of
 from services.documents.domain import Document, description_for
 from services.documents.errors import CertificateNotFound, DocumentNotFound
 from services.documents.pdf import render
+from services.documents.personal import PERSONAL_FIELDS
 from services.documents.preferences import DeliveryPreferences, preferences_id
 from services.documents.tables import documents_engine
 from shared.contracts.types import pad_certificate_number
@@ -46,6 +47,8 @@ def normalized_number(number: str) -> str | None:
 
 
 class DocumentsCore(ServiceApplication):
+    personal_fields = PERSONAL_FIELDS
+
     def __init__(
         self,
         env: dict[str, str] | None = None,
@@ -117,7 +120,7 @@ class DocumentsCore(ServiceApplication):
         preferences, and answer the new (unsaved) document; Mail delivery is recorded at once.
         """
         pdf = render(document_type, content)
-        digest = self.content_store.put(pdf)
+        digest = self.content_store.put(pdf, on_file.owner_party_id, key_class_of(document_type))
         preferences = self.preferences_of(on_file.certificate_number)
         method = "Mail"
         if preferences is not None and preferences.owner_party_id == on_file.owner_party_id:

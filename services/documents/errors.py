@@ -23,6 +23,17 @@ class DocumentNotFound(DocumentsError):
     default_message = "No such document."
 
 
+class ContentErased(DocumentsError):
+    """The document is on file but its content was erased at its owner's request (the key
+    its PDF was sealed with is shredded)."""
+
+    status = 410
+    default_message = (
+        "This document's content is no longer available: it was erased at the certificate "
+        "owner's request."
+    )
+
+
 class PreferenceRefused(DocumentsError):
     status = 422
 

@@ -2,15 +2,17 @@
 
 - `api`: the HTTP command API (port 8104 unless SERVICE_PORT);
 - `relay`: documents' outbox → Kafka `documents.events`;
-- `consumer`: consumer group `documents` on policy.events, billing.events and claims.events
-  (certificates on file, and the documents their facts trigger: certificates, letters, bills,
-  annual statements, premium default notices, EOBs, claim denial letters);
+- `consumer`: consumer group `documents` on policy.events, billing.events, claims.events and
+  identity.events (certificates on file, and the documents their facts trigger: certificates,
+  letters, bills, annual statements, premium default notices, EOBs, claim denial letters;
+  the purge of a person's PDFs and notification emails on PersonalDataErased);
 - `mailer`: queues the notification emails of Portal documents and sends them
   (mail_outbox → SMTP_HOST:SMTP_PORT), recording NotificationSent / NotificationFailed.
 
 Storage: the documents database (`settings.database_url_for("documents")`) holds the event
 store, `mail_outbox` and, on PostgreSQL, `document_contents`; on SQLite (embedded) the PDFs
-are files under `var/documents/`.
+are files under `var/documents/` — sealed with their owner's keys either way (`content.py`;
+PDFs stored in clear by an older version are sealed at start-up, `upgrade.py`).
 
 The embedded root builds the same objects with `build_documents`, `documents_outbox`,
 `documents_consumer` and `documents_mail_dispatcher`, and runs
@@ -29,6 +31,7 @@ from services.documents.integration import to_integration
 from services.documents.notifications import DocumentsMailer
 from services.documents.settings import DocumentsSettings
 from services.documents.tables import documents_engine
+from services.documents.upgrade import seal_clear_contents
 from shared.contracts.documents import TOPIC
 from shared.eventstore import eventstore_env
 from shared.mail import MailDispatcher, MailSettings, SmtpSender
@@ -59,13 +62,15 @@ def build_documents(
     extra = {"clock": clock} if clock else {}
     with schema_setup_lock(url):
         engine = documents_engine(url)
-        return DocumentsApplication(
+        app = DocumentsApplication(
             env=eventstore_env(url, settings.eventstore_recorder),
             engine=engine,
             content_store=content_store_for(url, settings.var_dir, engine),
             portal_url=own.portal_url,
             **extra,
         )
+    seal_clear_contents(app)
+    return app
 
 
 def documents_outbox(app: DocumentsApplication, settings: Settings) -> Outbox:

@@ -72,7 +72,7 @@ def certificate_at_issue(
     return CertificateContent(
         certificate_number=event.certificate_number,
         product_name=event.product_name,
-        owner_name=f"{event.owner.first_name} {event.owner.last_name}",
+        owner_name=f"{event.owner.first_name} {event.owner.last_name}".strip(),
         effective_date=event.effective_date,
         premium=event.premium,
         payment_frequency=event.payment_frequency.value,
@@ -85,7 +85,7 @@ def certificate_at_issue(
                 status=b.status,
                 effective_date=b.effective_date,
                 coverage_amount=b.coverage_amount,
-                insureds=tuple(f"{i.first_name} {i.last_name}" for i in b.insureds),
+                insureds=tuple(f"{i.first_name} {i.last_name}".strip() for i in b.insureds),
             )
             for b in event.benefits
         ),
@@ -99,6 +99,13 @@ def contact_change_confirmation(
     event: policy.ContactInformationUpdated, on_file: CertificateOnFile, created_on: date
 ) -> Any:
     address = event.contact.address
+    place = ", ".join(p for p in (address.city, address.state) if p)  # "" once erased
+    first = "We have updated the contact information on file for your certificate. " + (
+        f"Your mailing address is now in {place}. Correspondence we mail to you will go to "
+        "this address."
+        if place
+        else "Correspondence we mail to you will go to the address on file."
+    )
     return LetterContent(
         certificate_number=event.certificate_number,
         owner_name=on_file.owner_name,
@@ -106,9 +113,7 @@ def contact_change_confirmation(
         description=CONTACT_CHANGE,
         title="Confirmation of your contact information change",
         paragraphs=(
-            "We have updated the contact information on file for your certificate. Your "
-            f"mailing address is now in {address.city}, {address.state}. Correspondence we "
-            "mail to you will go to this address.",
+            first,
             "If you did not make this change, please call Harborview Mutual Customer Service "
             "right away.",
         ),
@@ -160,7 +165,7 @@ def premium_default_notice(
 
 
 def _patient_name(patient: claims.Patient) -> str:
-    return f"{patient.first_name} {patient.last_name}"
+    return f"{patient.first_name} {patient.last_name}".strip()
 
 
 def explanation_of_benefits(

@@ -1,12 +1,14 @@
 """The identity service: certificate owners' portal accounts — registration, log-in, sessions,
-recovery — on its own event store, publishing on identity.events.
+recovery — and the privacy office (`privacy/`: CCPA requests to know and to delete), on its
+own event store, publishing on identity.events.
 
 Modules: `domain.py` (UserAccount, OwnerClaim), `sessions.py` (Session, the session log),
 `credentials.py` (password rules, argon2id), `registration.py` / `logins.py` / `recovery.py`
 (commands, assembled in `application.py` on `core.py`), `registry.py` + `consumers.py` (the
-owners known from policy's events), `drafts.py` (registration steps 1–2), `mails.py` (email
-texts, sent through `shared.mail`), `api.py` + `schemas.py` (HTTP), `integration.py`
-(contracts), `main.py` (composition root).
+owners known from policy's events; `matching.py`: the keyed hashes they are matched on;
+`upgrade.py`: older databases brought up to date), `drafts.py` (registration steps 1–2),
+`mails.py` (email texts, sent through `shared.mail`), `api.py` + `schemas.py` (HTTP),
+`integration.py` (contracts), `main.py` (composition root), `privacy/` (the privacy office).
 
 Choices where the guide and the design were silent:
 - One account per owner party (not per certificate): the portal shows every certificate of
@@ -21,8 +23,12 @@ Choices where the guide and the design were silent:
 - Drafts of steps 1–2 live in a table (not events): nothing is recorded before submit.
 - Sessions: an aggregate per log-in, 8 hours absolute (no idle timeout: that needs a write per
   request); SessionEnded reasons used: logout, rotated (a log-in presenting the previous
-  token), password_changed. A soft lock does not end sessions (an attacker could otherwise log
-  the owner out); expiry records no event.
+  token), password_changed, account_closed. A soft lock does not end sessions (an attacker
+  could otherwise log the owner out); expiry records no event.
+- A request to delete closes the account: no log-in nor recovery afterwards, its sessions
+  end, and the owner cannot register again (identity's records of them are erased).
+- Personal values rest sealed (account fields, owners' names, drafts) or as keyed hashes
+  (date of birth, government ID, emails, cell number, address, name for matching).
 - Emails: queued in `mail_outbox` right after the events that caused them (the event store and
   that table cannot share a transaction here); a crash in between loses that email, and the
   owner asks again. Sent at least once, never again once recorded as sent.

@@ -1,4 +1,5 @@
-"""Identity's HTTP command API: registration, sessions, recovery.
+"""Identity's HTTP command API: registration, sessions, recovery, and the privacy office's
+routes (`privacy/api.py`).
 
 Errors: 422 with the field for bad input (`install_error_handlers`) and for refused passwords
 or user IDs; 422 without a field when the personal information does not match the records;
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Header, Response
 from services.identity.application import IdentityApplication
 from services.identity.credentials import SECURITY_QUESTIONS
 from services.identity.errors import IdentityError
+from services.identity.privacy.api import add_privacy_routes
 from services.identity.schemas import (
     Accepted,
     LogIn,
@@ -177,6 +179,10 @@ def create_identity_api(identity: IdentityApplication) -> FastAPI:
                 body.user_id, answer=body.answer, code=body.code, new_password=body.new_password
             )
         return {"detail": PASSWORD_CHANGED}
+
+    # --- the privacy office ---------------------------------------------------------------
+
+    add_privacy_routes(app, identity)
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -1,7 +1,8 @@
 """What every identity command shares: collaborators, look-ups, retried updates, mail.
 
-The command methods live in `registration.py`, `logins.py` and `recovery.py` (one method per
-command) and are assembled into `IdentityApplication` in `application.py`.
+The command methods live in `registration.py`, `logins.py`, `recovery.py` and the privacy
+office's `privacy/commands.py` (one method per command) and are assembled into
+`IdentityApplication` in `application.py`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from services.identity.credentials import Credentials
 from services.identity.domain import OwnerClaim, UserAccount, account_id_for, claim_id_for
 from services.identity.drafts import RegistrationDrafts
 from services.identity.mails import Letter
+from services.identity.privacy.records import PrivacyLog
+from services.identity.privacy.throttle import VerificationThrottle
 from services.identity.registry import OwnerRegistry
 from services.identity.sessions import Session, SessionLogged, session_id_for, session_log_id
 from services.identity.sessions import token_digest as digest_of
 from services.identity.tables import IdentityTable, identity_engine
+from services.identity.upgrade import upgrade
 from shared.eventstore import ServiceApplication
 from shared.mail import MailOutbox
 from shared.personal_data import KeyedHash
@@ -50,12 +54,15 @@ class IdentityCore(ServiceApplication):
         super().__init__(env)
         self.engine = engine or identity_engine()
         create_tables(IdentityTable.metadata, self.engine)
+        upgrade(self.engine, keyed_hash)
         self.keyed_hash = keyed_hash
         self.credentials = credentials or Credentials()
         self.clock = clock
         self.registry = OwnerRegistry(self.engine)
         self.drafts = RegistrationDrafts(self.engine)
         self.mail = MailOutbox(self.engine, clock)
+        self.privacy_log = PrivacyLog(self.engine)
+        self.verification_throttle = VerificationThrottle(self.engine)
 
     # --- look-ups -----------------------------------------------------------------------
 

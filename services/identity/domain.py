@@ -12,6 +12,11 @@ Successful log-ins are *not* recorded on the account (a `Session` aggregate each
 `sessions.py`); only a failure streak, its clearing and locks are, so an account's history
 grows with credential changes and attacks, not with use — and the application snapshots it
 every 50 events in case of a long attack.
+
+A request to delete closes the account (`Closed`): no log-in, no recovery, no session from
+then on. Its personal fields (user ID, names, email, security questions) are sealed at rest
+under the owner's personal key (`IdentityApplication.personal_fields`), which the request
+shreds: they read as "" (and no questions) afterwards.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ def claim_id_for(party_id: UUID) -> UUID:
 
 
 class UserAccount(Aggregate):
+    # Accounts recorded before closing existed have no attribute of their own.
+    closed_at: datetime | None = None
+
     @staticmethod
     def create_id(user_id: str, **_: Any) -> UUID:
         return account_id_for(user_id)
@@ -80,6 +88,10 @@ class UserAccount(Aggregate):
         self.user_id_sent_at: datetime | None = None
 
     # --- state --------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
     @property
     def password_hash(self) -> str:
@@ -133,6 +145,11 @@ class UserAccount(Aggregate):
             self.certificate_number, preferred_language, preferred_date_format
         )
 
+    def close(self, now: datetime, reason: str) -> None:
+        """Close the account for good (a request to delete its owner's personal data)."""
+        if not self.closed:
+            self._closed(self.certificate_number, now, reason)
+
     def rehash_password(self, password_hash: str) -> None:
         """The same password under stronger hashing parameters (not a password change)."""
         self._password_rehashed(password_hash)
@@ -181,6 +198,15 @@ class UserAccount(Aggregate):
     @event("UserIdRecovered")
     def _user_id_recovered(self, at: datetime) -> None:
         self.user_id_sent_at = at
+
+    @event("Closed")
+    def _closed(self, certificate_number: str, at: datetime, reason: str) -> None:
+        self.closed_at = at
+        self.failed_logins = 0
+        self.locked_until = None
+        self.code_hash = None
+        self.code_expires_at = None
+        self.code_attempts = 0
 
     @event("PreferencesChanged")
     def _preferences_changed(

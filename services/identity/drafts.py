@@ -5,7 +5,9 @@ only the browser holds; the table keeps its SHA-256. A draft expires 30 minutes 
 (expired drafts are refused and deleted when met, and purged at every new step 1). It holds
 what step 1 established (the owner party, the names on record, the email entered) and, after
 step 2, the user ID and the argon2id hashes of the password and the answers. Nothing here is
-an event: a registration is recorded only when step 3 submits it.
+an event: a registration is recorded only when step 3 submits it. The names, the email and
+the user ID rest sealed under the owner's personal key (`shared.personal_data`); a request to
+delete removes the owner's drafts (`purge`).
 
 Throttle: after 5 failed step-1 matches for one certificate within 15 minutes, step 1 for that
 certificate is refused until the window is over (guessing a date of birth takes thousands of
@@ -26,7 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.identity.errors import RegistrationNotFound, TooManyAttempts
+from services.identity.registry import opened
 from services.identity.tables import RegistrationDraft, RegistrationFailure
+from shared import personal_data
 
 DRAFT_LIFETIME = timedelta(minutes=30)
 MAX_MATCH_FAILURES = 5
@@ -35,6 +39,10 @@ FAILURE_WINDOW = timedelta(minutes=15)
 
 def _digest(registration_id: str) -> str:
     return hashlib.sha256(registration_id.encode()).hexdigest()
+
+
+def _seal(party_id: UUID | str, value: str) -> str:
+    return personal_data.installed().seal(str(party_id), value)
 
 
 @dataclass(frozen=True)
@@ -57,10 +65,10 @@ class Draft:
             expires_at=row.expires_at,
             certificate_number=row.certificate_number,
             party_id=UUID(row.party_id),
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            user_id=row.user_id,
+            first_name=opened(row.first_name),
+            last_name=opened(row.last_name),
+            email=opened(row.email),
+            user_id=opened(row.user_id) or None,
             password_hash=row.password_hash,
             security_questions=row.security_questions,
         )
@@ -89,9 +97,9 @@ class RegistrationDrafts:
                 expires_at=now + DRAFT_LIFETIME,
                 certificate_number=certificate_number,
                 party_id=str(party_id),
-                first_name=first_name,
-                last_name=last_name,
-                email=email,
+                first_name=_seal(party_id, first_name),
+                last_name=_seal(party_id, last_name),
+                email=_seal(party_id, email),
             )
             session.add(row)
             session.flush()
@@ -121,7 +129,7 @@ class RegistrationDrafts:
             row = session.get(RegistrationDraft, _digest(registration_id))
             if row is None:
                 raise RegistrationNotFound(field="registration_id")
-            row.user_id = user_id
+            row.user_id = _seal(row.party_id, user_id)
             row.password_hash = password_hash
             row.security_questions = security_questions
             session.flush()
@@ -134,6 +142,14 @@ class RegistrationDrafts:
                     RegistrationDraft.id_digest == _digest(registration_id)
                 )
             )
+
+    def purge(self, party_id: UUID | str) -> int:
+        """Delete every draft of the party (a request to delete)."""
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                delete(RegistrationDraft).where(RegistrationDraft.party_id == str(party_id))
+            )
+            return result.rowcount or 0
 
     # --- throttle -----------------------------------------------------------------------
 

@@ -81,3 +81,15 @@ class RecoveryRefused(IdentityError):
 class NotAuthenticated(IdentityError):
     status = 401
     default_message = "Log in to continue."
+
+
+class AccountNotFound(IdentityError):
+    """Unknown or closed account (the same answer for both)."""
+
+    status = 404
+    default_message = "No such account."
+
+
+class RequestNotFound(IdentityError):
+    status = 404
+    default_message = "No such privacy request."

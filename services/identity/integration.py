@@ -1,10 +1,12 @@
 """Domain events → public contracts (`shared/contracts/identity.py`, topic identity.events).
 
 Published: UserRegistered, PreferencesChanged, SessionStarted, SessionEnded, AccountLocked,
-PasswordChanged. Private (no contract, the relay skips them): LoginFailed, FailuresCleared,
-PasswordRehashed, RecoveryCodeIssued, RecoveryAttemptRejected, UserIdRecovered, the owner
-claims and the session-log entries. No hash, code or token ever reaches a contract: only the
-fields each contract names are copied.
+PasswordChanged, and the privacy office's PrivacyRequestUpdated and PersonalDataErased
+(`privacy/integration.py`). Private (no contract, the relay skips them): LoginFailed,
+FailuresCleared, PasswordRehashed, RecoveryCodeIssued, RecoveryAttemptRejected,
+UserIdRecovered, Closed, the owner claims, the session-log entries and the privacy requests'
+own steps. No hash, code or token ever reaches a contract: only the fields each contract
+names are copied; the user ID travels sealed (`UserRegistered.personal`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.identity.domain import UserAccount
+from services.identity.privacy.integration import to_integration as privacy_contract
 from services.identity.sessions import Session
 from shared.contracts import identity as contracts
 from shared.contracts.envelope import IntegrationEvent
@@ -61,4 +64,4 @@ def to_integration(domain_event: Any) -> IntegrationEvent | None:
             session_id=e.originator_id,
             reason=e.reason,
         )
-    return None
+    return privacy_contract(e)

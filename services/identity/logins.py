@@ -3,9 +3,10 @@
 Against abuse: an unknown user ID, a wrong password and a locked account get the same answer
 (`LoginRefused`, HTTP 401 with one message), each after one argon2 verification (a dummy hash
 when there is no account or it is locked), so neither the answer nor its time tells whether a
-user ID exists. 5 wrong passwords in a row lock the account for 15 minutes (`AccountLocked`;
-the owner gets an email); a success ends the streak. A new 256-bit token at every log-in
-(`previous_token`, when the caller presents the one it had, is ended as "rotated").
+user ID exists (a closed account answers the same). 5 wrong passwords in a row lock the
+account for 15 minutes (`AccountLocked`; the owner gets an email); a success ends the streak.
+A new 256-bit token at every log-in (`previous_token`, when the caller presents the one it
+had, is ended as "rotated").
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class SessionCommands(IdentityCore):
     ) -> StartedSession:
         now = self.clock()
         account = self.find_account(user_id.strip())
-        if account is None or account.is_locked(now):
+        if account is None or account.closed or account.is_locked(now):
             self.credentials.waste_time(password)
             raise LoginRefused()
         if not self.credentials.verify_password(account.password_hash, password):
@@ -62,7 +63,10 @@ class SessionCommands(IdentityCore):
         session = self.session_for(token)
         if session is None or not session.is_live(self.clock()):
             raise NotAuthenticated()
-        return session, self.get_account(session.account_id)
+        account = self.get_account(session.account_id)
+        if account.closed:
+            raise NotAuthenticated()
+        return session, account
 
     def change_preferences(
         self, token: str | None, *, preferred_language: str, preferred_date_format: str

@@ -3,6 +3,7 @@
 - `api`: the HTTP command API (port 8103 unless SERVICE_PORT);
 - `relay`: identity's outbox → Kafka `identity.events`;
 - `consumer`: consumer group `identity` on policy.events (the owners registry);
+  the privacy office's sweep is `POST /privacy/sweep` on the API (a scheduler calls it);
 - `mailer`: the mail dispatcher loop (mail_outbox → SMTP_HOST:SMTP_PORT).
 
 The embedded root (`services/portal/embedded.py`) builds the same objects with
@@ -60,7 +61,7 @@ def identity_consumer(
     app: IdentityApplication, settings: Settings, dead_letters: DeadLetters | None = None
 ) -> ConsumerCore:
     topics = [settings.topic(t) for t in SUBSCRIBED_TOPICS]
-    return ConsumerCore(identity_sink(app.engine), topics, dead_letters)  # type: ignore[arg-type]
+    return ConsumerCore(identity_sink(app.engine, app.keyed_hash), topics, dead_letters)  # type: ignore[arg-type]
 
 
 def identity_mail_dispatcher(

@@ -1,8 +1,9 @@
 """Forgot User ID and Forgot Your Password: answers that never tell whether an account exists.
 
 - Forgot User ID: first and last name, date of birth, and the email or a certificate number;
-  the owners registry finds the owner parties, their claims the accounts; the user ID goes
-  by email to the account's address only. The caller always gets the same answer.
+  the owners registry finds the owner parties, their claims the accounts (emails compare by
+  keyed hash); the user ID goes by email to the account's address only. The caller always
+  gets the same answer. Closed accounts are never found.
 - Forgot Your Password, step 1: the account's first security question, and an 8-digit
   one-time code (argon2id-hashed on the account; 15 minutes, 5 attempts) by email. An unknown
   user ID gets a question too, chosen by a keyed hash of the user ID — the same one every
@@ -24,6 +25,7 @@ from services.identity.core import IdentityCore
 from services.identity.credentials import SECURITY_QUESTIONS, check_password, new_code
 from services.identity.domain import CODE_LIFETIME, UserAccount
 from services.identity.errors import PasswordRejected, RecoveryRefused
+from services.identity.matching import EMAIL, email_key
 from services.identity.registry import OwnerRecord, same_name
 
 
@@ -47,15 +49,20 @@ class RecoveryCommands(IdentityCore):
             if same_name(owner.first_name, first_name) and same_name(owner.last_name, last_name):
                 parties.setdefault(owner.party_id, []).append(owner)
         sent = 0
+        entered = email_key(email)
+        entered_digest = self.keyed_hash.digest(EMAIL, entered) if entered else None
         for party_id, certificates in parties.items():
             claim = self.claim_of(party_id)
             if claim is None:
                 continue
             account = self.get_account(claim.account_id)
-            emails = {e.casefold() for c in certificates for e in c.emails}
-            emails.add(account.email.casefold())
+            if account.closed:
+                continue
+            emails = self.registry.email_digests_of(party_id)
+            if email_key(account.email):
+                emails.add(self.keyed_hash.digest(EMAIL, email_key(account.email) or ""))
             numbers = {c.certificate_number for c in certificates}
-            by_email = bool(email) and email.strip().casefold() in emails  # type: ignore[union-attr]
+            by_email = entered_digest is not None and entered_digest in emails
             by_certificate = certificate_number in numbers
             if not (by_email or by_certificate) or not account.may_send_user_id(now):
                 continue
@@ -70,7 +77,7 @@ class RecoveryCommands(IdentityCore):
         code = new_code()
         code_hash = self.credentials.hash_code(code)  # the same work whatever follows
         account = self.find_account(user_id.strip())
-        if account is None:
+        if account is None or account.closed:
             return self._decoy_question(user_id)
         if account.may_issue_code(now):
             account = self.update_account(

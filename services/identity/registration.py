@@ -33,6 +33,7 @@ from services.identity.errors import (
     SecurityQuestionsRejected,
     UserIdTaken,
 )
+from services.identity.matching import EMAIL, email_key
 from services.identity.registry import OwnerRecord, same_name
 from shared.contracts.identity import DateFormat, Language
 
@@ -134,6 +135,9 @@ class RegistrationCommands(IdentityCore):
                 raise UserIdTaken() from None
             raise AlreadyRegistered() from None
         self.drafts.finish(registration_id)
+        entered = email_key(draft.email)
+        if entered:  # the privacy office matches a requester's email on it too
+            self.registry.add_account_email(draft.party_id, self.keyed_hash.digest(EMAIL, entered))
         return account
 
     def _is_owner(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, Path
@@ -21,6 +21,7 @@ from services.policy.nonforfeiture import NonforfeitureOption
 from services.policy.products import ProductCode
 from services.policy.statuses import CertificateStatus, IllegalTransition
 from services.policy.values import Agent, Benefit, ContactInformation, OwnerParty
+from shared.contracts.policy import ERASED_ADDRESS
 from shared.contracts.types import (
     CertificateNumber,
     Money,
@@ -121,6 +122,102 @@ class CertificateOut(BaseModel):
         )
 
 
+class AddressOut(BaseModel):
+    street: list[str]
+    city: str
+    state: str
+    country: str
+    zip_code: str
+
+
+class OwnerOut(BaseModel):
+    """The owner as the back office sees it. The government ID shows its last 4 digits only.
+    Erased fields (the person's keys shredded) answer their placeholders: "" names, no date
+    of birth, an empty address, no phones or emails."""
+
+    party_id: UUID
+    name_type: str
+    first_name: str
+    last_name: str
+    gender: str | None
+    date_of_birth: date | None
+    government_id_last4: str | None
+    address: AddressOut
+    phones: dict[str, str | None]
+    emails: list[str]
+    preferred_contact_method: str | None
+
+    @classmethod
+    def of(cls, owner: dict[str, Any]) -> OwnerOut:
+        contact = owner.get("contact") or {}
+        government_id = "".join(ch for ch in owner.get("government_id") or "" if ch.isdigit())
+        return cls(
+            party_id=owner["party_id"],
+            name_type=owner.get("name_type") or "Person",
+            first_name=owner.get("first_name") or "",
+            last_name=owner.get("last_name") or "",
+            gender=owner.get("gender"),
+            date_of_birth=owner.get("date_of_birth"),
+            government_id_last4=government_id[-4:] or None,
+            address=AddressOut(**{**ERASED_ADDRESS, **(contact.get("address") or {})}),
+            phones={k: v for k, v in (contact.get("phones") or {}).items() if v},
+            emails=[str(e) for e in contact.get("emails") or []],
+            preferred_contact_method=contact.get("preferred_contact_method"),
+        )
+
+
+class InsuredOut(BaseModel):
+    insured_id: str
+    first_name: str
+    last_name: str
+    relationship: str
+    date_of_birth: date | None
+
+
+class BenefitOut(BaseModel):
+    benefit_id: str
+    product_name: str
+    coverage_code: str
+    status: str
+    insureds: list[InsuredOut]
+
+
+class CertificateDetail(CertificateOut):
+    """GET: the certificate with its owner, payor and insureds (personal fields opened with
+    the people's keys; see `OwnerOut` for what erased fields answer)."""
+
+    payor_name: str
+    owner: OwnerOut
+    benefits: list[BenefitOut]
+
+    @classmethod
+    def of(cls, c: Certificate) -> CertificateDetail:
+        return cls(
+            **CertificateOut.of(c).model_dump(),
+            payor_name=c.payor_name or "",
+            owner=OwnerOut.of(c.owner),
+            benefits=[
+                BenefitOut(
+                    benefit_id=b["benefit_id"],
+                    product_name=b["product_name"],
+                    coverage_code=b["coverage_code"],
+                    status=b["status"],
+                    insureds=[
+                        InsuredOut(
+                            insured_id=i["insured_id"],
+                            first_name=i.get("first_name") or "",
+                            last_name=i.get("last_name") or "",
+                            relationship=i["relationship"],
+                            date_of_birth=i.get("date_of_birth"),
+                        )
+                        for i in b["insureds"]
+                    ],
+                )
+                for b in c.benefits.values()
+            ],
+        )
+
+
 def certificate_number_path(number: Annotated[str, Path()]) -> str:
     try:
         return pad_certificate_number(number)
@@ -203,8 +300,8 @@ def create_policy_api(policy: PolicyApplication) -> FastAPI:
         return [CertificateOut.of(c) for c in certificates]
 
     @app.get("/certificates/{number}")
-    def get(number: Number) -> CertificateOut:
-        return CertificateOut.of(policy.get_certificate(number))
+    def get(number: Number) -> CertificateDetail:
+        return CertificateDetail.of(policy.get_certificate(number))
 
     @app.get("/health")
     def health() -> dict[str, str]:

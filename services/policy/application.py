@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.policy.domain import Certificate, certificate_id
 from services.policy.nonforfeiture import option_at_issue
+from services.policy.personal import PERSONAL_FIELDS
 from services.policy.products import PRODUCT_NAMES, ProductCode
 from services.policy.statuses import ISSUE_STATUSES, CertificateStatus, IllegalTransition
 from services.policy.values import Agent, Benefit, ContactInformation, OwnerParty, plain
@@ -40,6 +41,7 @@ class CertificateOwned(DomainEvent):
 class PolicyApplication(ServiceApplication):
     name = "policy"
     snapshotting_intervals = {Certificate: 100}  # noqa: RUF012
+    personal_fields = PERSONAL_FIELDS  # sealed at rest (`personal.py`)
 
     def issue_certificate(
         self,

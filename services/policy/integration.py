@@ -1,26 +1,28 @@
 """Domain events → public contracts (`shared/contracts/policy.py`).
 
 Personal data is protected here, at the boundary: the owner's and insureds' dates of birth
-are sealed with each person's key, and the government ID leaves only as a keyed hash and its
-last 4 digits (see `shared/personal_data.py`).
+are sealed with each person's `servicing` key (the owner's for an insured whose relationship
+is "Owner"), and the government ID leaves only as a keyed hash and its last 4 digits (see
+`shared/personal_data.py`). Names, addresses, phones and emails are sealed by the envelope
+(the contracts' `personal` rules).
+
+Events whose personal fields were erased (the person's keys shredded: a replay, a re-publish,
+the audit's blindfolded read) still map to valid contracts: the placeholders of
+`shared/contracts/policy.py` stand for what can no longer be computed.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
-from uuid import UUID, uuid5
 
 from services.policy.domain import Certificate
 from shared.contracts import policy as contracts
 from shared.contracts.envelope import IntegrationEvent
-from shared.personal_data import KeyedHash, Vault
+from shared.contracts.policy import insured_person, insured_subject
+from shared.personal_data import SERVICING, KeyedHash, Vault
 
-INSURED_NAMESPACE = UUID("8d1e6c1a-52a4-4f0e-9a57-0b3f2d6e7c11")
-
-
-def insured_subject(certificate_number: str, insured_id: str) -> UUID:
-    """The key-store subject of an insured person on a certificate."""
-    return uuid5(INSURED_NAMESPACE, f"{certificate_number}/{insured_id}")
+__all__ = ["PolicyContracts", "insured_subject"]
 
 
 class PolicyContracts:
@@ -65,8 +67,8 @@ class PolicyContracts:
     def _issued(self, e: Any) -> contracts.CertificateIssued:
         owner = e.owner
         party_id = owner["party_id"]
-        dob = owner["date_of_birth"].isoformat()
-        government_id = owner["government_id"]
+        dob: date | None = owner.get("date_of_birth")
+        government_id = "".join(ch for ch in owner.get("government_id") or "" if ch.isdigit())
         return contracts.CertificateIssued(
             certificate_number=e.certificate_number,
             owner_party_id=party_id,
@@ -92,29 +94,39 @@ class PolicyContracts:
                 first_name=owner["first_name"],
                 last_name=owner["last_name"],
                 gender=owner.get("gender"),
-                date_of_birth=self.vault.seal(party_id, dob),
-                date_of_birth_digest=self.hasher.digest("date_of_birth", dob),
-                government_id_digest=self.hasher.digest("government_id", government_id),
-                government_id_last4=government_id[-4:],
+                date_of_birth=self._sealed_date(party_id, dob),
+                date_of_birth_digest=self._digest("date_of_birth", dob and dob.isoformat()),
+                government_id_digest=self._digest("government_id", government_id),
+                government_id_last4=government_id[-4:] if government_id else contracts.ERASED_LAST4,
                 contact=owner["contact"],
             ),
-            benefits=[self._benefit(e.certificate_number, b) for b in e.benefits],
+            benefits=[self._benefit(e.certificate_number, party_id, b) for b in e.benefits],
             agents=e.agents,
         )
 
-    def _benefit(self, certificate_number: str, b: dict[str, Any]) -> contracts.Benefit:
+    def _sealed_date(self, subject: Any, value: date | None) -> str:
+        """The date sealed with the person's servicing key; once that key is shredded (the
+        date was erased) an empty value sealed under it, which never opens again."""
+        return self.vault.seal(subject, value.isoformat() if value else "", SERVICING)
+
+    def _digest(self, kind: str, value: str | None) -> str:
+        return self.hasher.digest(kind, value) if value else contracts.ERASED_DIGEST
+
+    def _benefit(
+        self, certificate_number: str, owner_party_id: Any, b: dict[str, Any]
+    ) -> contracts.Benefit:
         insureds = []
         for i in b["insureds"]:
-            dob = i["date_of_birth"]
-            subject = insured_subject(certificate_number, i["insured_id"])
+            dob: date | None = i.get("date_of_birth")
+            subject = insured_person(owner_party_id, certificate_number, i)
             insureds.append(
                 contracts.Insured(
                     insured_id=i["insured_id"],
                     first_name=i["first_name"],
                     last_name=i["last_name"],
                     relationship=i["relationship"],
-                    date_of_birth=self.vault.seal(subject, dob.isoformat()),
-                    birth_year_month=f"{dob:%Y-%m}",
+                    date_of_birth=self._sealed_date(subject, dob),
+                    birth_year_month=f"{dob:%Y-%m}" if dob else contracts.ERASED_BIRTH_YEAR_MONTH,
                 )
             )
         return contracts.Benefit(

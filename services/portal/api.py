@@ -19,6 +19,7 @@ from services.portal.routes.account import account_routes
 from services.portal.routes.claims import claim_routes
 from services.portal.routes.documents import document_routes
 from services.portal.routes.insurance import insurance_routes
+from services.portal.routes.privacy import privacy_routes
 from services.portal.web import install_web
 from services.portal.web.context import WebContext
 from shared.clock import Clock
@@ -57,6 +58,7 @@ def create_portal_app(
     api.include_router(insurance_routes(engine, gateway, open_sealed, clock))
     api.include_router(document_routes(engine, gateway, open_sealed, clock))
     api.include_router(claim_routes(open_sealed, clock))
+    api.include_router(privacy_routes(engine, gateway, open_sealed, clock))
     app.include_router(api)
     install_web(
         app,

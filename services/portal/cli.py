@@ -1,5 +1,6 @@
-"""The `portal` command: `portal run` (what `make run` starts), `portal seed`, and the
-auditors' tools: `portal audit certificate|claim|owner` and `portal replay`."""
+"""The `portal` command: `portal run` (what `make run` starts), `portal seed`, the
+auditors' tools: `portal audit certificate|claim|owner` and `portal replay`, and the privacy
+office's: `portal privacy export|log`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from services.portal.audit_cli import audit_app
+from services.portal.privacy_cli import privacy_app
 from services.portal.replay_cli import replay_command
 from shared.settings import Settings
 
@@ -83,6 +85,7 @@ def seed() -> None:
 
 
 app.add_typer(audit_app, name="audit")
+app.add_typer(privacy_app, name="privacy")
 app.command("replay")(replay_command)
 
 

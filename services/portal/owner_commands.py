@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.portal import queries
 from services.portal.auth import token_digest
 from services.portal.gateway import CommandGateway, read_your_write
+from services.portal.queries.privacy import privacy_request
 from services.portal.readmodels import (
     DeliveryPreferenceView,
     DocumentView,
@@ -222,3 +223,44 @@ async def open_document(
 
         await read_your_write(marked)
     return OpenedDocument(content.content, file_name)
+
+
+async def request_privacy(
+    engine: Engine, gateway: CommandGateway, token: str, account_id: str, kind: str
+) -> dict:
+    """The signed-in owner's request to know or to delete (identity's privacy office).
+
+    Identity answers a request to know at once ("completed"): wait until the owner's request
+    list shows it. A request to delete is carried out at once too — keys shredded, the account
+    closed, its sessions ended — so there is nothing of the owner's left to wait for but the
+    end of the session (`log_out` waits for that; ending it again is harmless)."""
+    answer = _accepted(
+        await gateway.send(
+            "identity",
+            "POST",
+            "/privacy/requests/account",
+            {"account_id": account_id, "kind": kind},
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+        200,
+        201,
+    ).json()
+    if kind == "delete":
+        await log_out(engine, gateway, token)
+        return answer
+    request_id, status = str(answer.get("request_id", "")), answer.get("status")
+
+    def listed() -> bool:
+        with Session(engine) as s:
+            row = privacy_request(s, request_id)
+            return row is not None and row.status == status
+
+    await read_your_write(listed)
+    return answer
+
+
+async def public_privacy_request(gateway: CommandGateway, body: dict) -> dict:
+    """A request from someone without an account, or their authorized agent: identity
+    verifies who they are by matching what they give against its records."""
+    answer = await gateway.send("identity", "POST", "/privacy/requests", body)
+    return _accepted(answer, 200, 201).json()

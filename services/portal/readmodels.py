@@ -262,3 +262,35 @@ class ClaimStatusView(ReadModel):
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(40))
     status_date: Mapped[date] = mapped_column(Date)
+
+
+class PrivacyRequestView(ReadModel):
+    """A privacy request (to know, or to delete) about an owner, as the privacy office last
+    published it (PrivacyRequestUpdated, one per certificate the person owns: a row per
+    request and certificate): what the owner's privacy page lists. No personal data: the
+    person is named by party id; `outcome` is the sentence the owner is told."""
+
+    __tablename__ = "privacy_requests"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    certificate_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    party_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    by_agent: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_by: Mapped[date] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(400))
+
+
+class ErasedPartyView(ReadModel):
+    """A party whose personal data was erased (PersonalDataErased): the read models hold none
+    of it in clear, and what arrives about them later is purged as it is projected
+    (`projections/erasure.py`). The party id only."""
+
+    __tablename__ = "erased_parties"
+
+    party_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36))
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

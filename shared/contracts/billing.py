@@ -1,14 +1,24 @@
-"""Contracts published by the billing service on `billing.events`."""
+"""Contracts published by the billing service on `billing.events`.
+
+Personal data: the payor's name (BillingAccountOpened v2) travels sealed with the certificate
+owner's `servicing` key (`owner_party_id`; the certificate's ownerless subject for an account
+opened before billing knew the owner); erased, it opens to "".
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.policy import owner_at
 from shared.contracts.types import CertificateNumber, Money, PaymentFrequency, PaymentMethod
+from shared.contracts.upcasting import upcaster
+from shared.personal_data import SERVICING
+from shared.sealing import Rule
 
 TOPIC = "billing.events"
 
@@ -18,8 +28,15 @@ class _BillingEvent(IntegrationEvent):
 
 
 class BillingAccountOpened(_BillingEvent):
+    """v2: the payor's name travels sealed; the owner's party id names whose key seals it."""
+
     event_type: ClassVar[str] = "BillingAccountOpened"
+    schema_version: ClassVar[int] = 2
+    personal: ClassVar[tuple[Rule, ...]] = (
+        Rule("payor_name", owner_at("owner_party_id"), SERVICING, ""),
+    )
     certificate_number: CertificateNumber
+    owner_party_id: UUID | None = None
     payor_name: str
     payment_frequency: PaymentFrequency
     payment_method: PaymentMethod
@@ -115,6 +132,12 @@ class StatementIssued(_BillingEvent):
     billed_to_date: date
     total_paid: Money
     lines: list[StatementLine] = Field(default_factory=list, max_length=400)
+
+
+@upcaster("BillingAccountOpened", from_version=1)
+def _billing_account_opened_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 carried the payor's name in clear and no owner party id (it defaults to None)."""
+    return dict(data)
 
 
 EVENTS: tuple[type[IntegrationEvent], ...] = (

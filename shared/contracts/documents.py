@@ -3,19 +3,23 @@
 Document types (DESIGN.md §5): certificate, bill, notice, annual_statement, letter, eob,
 denial_letter. Delivery methods: Portal (eDelivery: an email notification, never with the
 document attached) or Mail (printed and mailed). Notification addresses travel only in the
-owner's preferences (as policy's contact information does), never with a document.
+owner's preferences (as policy's contact information does), never with a document — and
+sealed with the owner's `personal` key (DeliveryPreferencesChanged v2; [] once shredded).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.types import CertificateNumber
+from shared.contracts.upcasting import upcaster
+from shared.personal_data import PERSONAL
+from shared.sealing import Rule, owner
 
 TOPIC = "documents.events"
 
@@ -76,10 +80,22 @@ class Preference(BaseModel):
 
 
 class DeliveryPreferencesChanged(_DocumentsEvent):
+    """v2: each preference's `emails` travel sealed with the owner's `personal` key (the
+    same fields as v1, whose payloads upcast unchanged)."""
+
     event_type: ClassVar[str] = "DeliveryPreferencesChanged"
+    schema_version: ClassVar[int] = 2
+    personal: ClassVar[tuple[Rule, ...]] = (
+        Rule("preferences[].emails", owner("owner_party_id"), PERSONAL, []),
+    )
     certificate_number: CertificateNumber
     owner_party_id: UUID
     preferences: list[Preference]
+
+
+@upcaster("DeliveryPreferencesChanged", from_version=1)
+def _preferences_changed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return dict(data)  # the emails of a v1 payload are not sealed: opened as they are
 
 
 EVENTS: tuple[type[IntegrationEvent], ...] = (

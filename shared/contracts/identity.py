@@ -3,12 +3,16 @@
 Never here: passwords, their hashes, security answers, one-time codes, session tokens (only a
 SHA-256 digest of a token travels, so the portal can recognise a presented token).
 The envelope's certificate number is the one the account was registered with.
+
+The user ID is personal: it travels sealed under the owner's personal key (`personal`, v2 of
+UserRegistered; v1 payloads, with the user ID in clear, are upcast as they are and still
+parse). Once that key is shredded, it reads as "".
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -16,6 +20,9 @@ from pydantic import AwareDatetime, Field
 from shared.contracts import privacy
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.types import CertificateNumber
+from shared.contracts.upcasting import upcaster
+from shared.personal_data import PERSONAL
+from shared.sealing import Rule, owner
 
 TOPIC = "identity.events"
 
@@ -29,6 +36,10 @@ class _IdentityEvent(IntegrationEvent):
 
 class UserRegistered(_IdentityEvent):
     event_type: ClassVar[str] = "UserRegistered"
+    schema_version: ClassVar[int] = 2
+    personal: ClassVar[tuple[Rule, ...]] = (
+        Rule("user_id", owner("party_id"), PERSONAL, erased=""),
+    )
     certificate_number: CertificateNumber
     account_id: UUID
     user_id: str
@@ -60,7 +71,14 @@ class SessionEnded(_IdentityEvent):
     certificate_number: CertificateNumber
     account_id: UUID
     session_id: UUID
-    reason: Literal["logout", "rotated", "password_changed", "locked", "expired"]
+    # account_closed: a request to delete closed the account.
+    reason: Literal["logout", "rotated", "password_changed", "locked", "expired", "account_closed"]
+
+
+@upcaster("UserRegistered", from_version=1)
+def _user_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 only seals the user ID on the wire: a v1 payload (clear user ID) is the same."""
+    return dict(data)
 
 
 class AccountLocked(_IdentityEvent):

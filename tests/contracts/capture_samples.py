@@ -45,6 +45,8 @@ async def capture(out: Path) -> list[Path]:
                 await system.settle()
                 await asyncio.to_thread(_open_a_document, system)
                 await system.settle()
+                await asyncio.to_thread(_privacy_requests, system)
+                await system.settle()
             for outbox in system.delivery.outboxes.values():
                 after = 0
                 while True:
@@ -102,6 +104,14 @@ def _beyond_the_demo(system: EmbeddedSystem) -> None:
     documents.set_preferences(
         "0000100001", owner, [Selection("all", "Portal", ("demo@example.com",))]
     )
+
+
+def _privacy_requests(system: EmbeddedSystem) -> None:
+    """The demo owner asks to know, then to delete (last: it shreds the owner's keys)."""
+    identity = system.identity
+    started = identity.log_in("demo", DEMO_PASSWORD)
+    identity.submit_account_request(started.account_id, "know")
+    identity.submit_account_request(started.account_id, "delete")
 
 
 def _open_a_document(system: EmbeddedSystem) -> None:

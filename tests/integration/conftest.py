@@ -22,6 +22,7 @@ from services.policy.application import PolicyApplication
 from services.policy.main import build_policy, policy_consumer, policy_outbox
 from services.portal.main import build_read_store, portal_consumer
 from shared.messaging.consumer import ConsumerCore
+from shared.personal_data import install, vault_at
 from shared.runtime import run_consumer, run_relay
 from shared.settings import Settings
 from tests.conftest import Infra
@@ -114,6 +115,7 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
         TOPIC_PREFIX=suffix.lstrip("_") + ".",
     )
+    install(vault_at(settings.database_url_for("keystore")))  # as each process's root does
     policy, billing = build_policy(settings), build_billing(settings)
     read_engine = build_read_store(settings)
     transport = httpx.ASGITransport

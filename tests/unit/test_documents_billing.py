@@ -274,7 +274,12 @@ async def test_other_billing_events_only_move_the_position_on() -> None:
 
 def test_the_documents_consumer_follows_policy_and_billing() -> None:
     core = documents_consumer(make_documents(), Settings(TOPIC_PREFIX="t1."))
-    assert core.topics == ["t1.policy.events", "t1.billing.events", "t1.claims.events"]
+    assert core.topics == [
+        "t1.policy.events",
+        "t1.billing.events",
+        "t1.claims.events",
+        "t1.identity.events",
+    ]
 
 
 def test_a_long_statement_spans_pages_and_still_renders() -> None:

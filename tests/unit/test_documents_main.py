@@ -30,11 +30,18 @@ async def test_generate_notify_and_read_on_sqlite_then_restart(tmp_path) -> None
 
     # Policy's CertificateIssued reaches documents' consumer group: a certificate PDF file.
     consumer = documents_consumer(app, settings)
-    assert consumer.topics == ["policy.events", "billing.events", "claims.events"]
+    assert consumer.topics == [
+        "policy.events",
+        "billing.events",
+        "claims.events",
+        "identity.events",
+    ]
     assert consumer.name == "documents"
     value = envelope_of(certificate_issued(AVERY), AVERY.certificate_id).to_bytes()
     await consumer.handle("policy.events", 0, 1, value, {})
-    assert len(list((tmp_path / "documents").glob("*/*.pdf"))) == 1
+    [blob] = (tmp_path / "documents").glob("*/*.pdf")
+    assert blob.read_bytes().startswith(b"pii:v1:")  # sealed at rest
+    assert b"Avery" not in blob.read_bytes() and b"%PDF" not in blob.read_bytes()
 
     # Avery chooses Portal; the back office sends a letter.
     app.set_preferences(

@@ -16,7 +16,7 @@ from services.documents.consumers import documents_sink
 from services.documents.domain import Document
 from services.documents.integration import to_integration
 from shared.contracts import policy
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import Envelope, parse_event
 from shared.messaging.consumer import ConsumerCore
 from shared.messaging.outbox import Outbox
 
@@ -182,7 +182,12 @@ def published(app: DocumentsApplication) -> list[Envelope]:
 
 
 def of_type(app: DocumentsApplication, event_type: str) -> list[dict]:
-    return [e.data for e in published(app) if e.event_type == event_type]
+    """The payloads of one type, as a consumer reads them (personal fields opened)."""
+    return [
+        parse_event(e.to_bytes())[1].model_dump(mode="json")  # type: ignore[union-attr]
+        for e in published(app)
+        if e.event_type == event_type
+    ]
 
 
 def documents(app: DocumentsApplication) -> list[Document]:

@@ -15,12 +15,14 @@ from shared.messaging.outbox import Outbox
 from shared.messaging.relay import Relay
 from tests.unit.test_identity_support import (
     AVERY,
+    KEYED_HASH,
     PASSWORD,
     FakeClock,
     ListDeadLetters,
     ListPublisher,
     certificate_issued,
     envelope_of,
+    fresh_vault,
     issue,
     make_identity,
     register,
@@ -29,7 +31,9 @@ from tests.unit.test_identity_support import (
 
 def busy_account():
     """An account that has registered, failed, locked, logged in and out, reset, changed
-    preferences: every kind of event identity records."""
+    preferences, and was finally deleted at its owner's request: every kind of event
+    identity records."""
+    fresh_vault()
     clock = FakeClock()
     app = make_identity(clock)
     issue(app)
@@ -47,7 +51,9 @@ def busy_account():
     app.request_password_reset("avery01")
     code = re.findall(r"\b\d{8}\b", app.mail.all()[-1].body or "")[0]
     app.reset_password("avery01", answer="Rex", code=code, new_password="New-Harbor-77")
-    return app, [session.token, other.token], code
+    last = app.log_in("avery01", "New-Harbor-77")
+    app.submit_account_request(last.account_id, "delete")
+    return app, [session.token, other.token, last.token], code
 
 
 async def test_every_contract_is_published_and_private_events_are_not() -> None:
@@ -68,16 +74,19 @@ async def test_every_contract_is_published_and_private_events_are_not() -> None:
     payloads = b"".join(r.value for r in publisher.records)
     for secret in ("argon2", code, *tokens, PASSWORD, "123-45-6789", "1970-03-14"):
         assert secret.encode() not in payloads
+    # Nor the user ID (sealed), the names or the email.
+    for personal in ("avery01", "Avery", "avery@example.com"):
+        assert personal.encode() not in payloads
     digests = {e.token_digest for e in events if isinstance(e, contracts.SessionStarted)}
     assert digests == {hashlib.sha256(t.encode()).hexdigest() for t in tokens}
     reasons = [e.reason for e in events if isinstance(e, contracts.SessionEnded)]
-    assert reasons == ["logout", "password_changed"]
+    assert reasons == ["logout", "password_changed", "account_closed"]
 
 
 async def test_identity_consumes_policy_events_once_and_dead_letters_garbage() -> None:
     app = make_identity()
     dead = ListDeadLetters()
-    core = ConsumerCore(identity_sink(app.engine), SUBSCRIBED_TOPICS, dead)
+    core = ConsumerCore(identity_sink(app.engine, KEYED_HASH), SUBSCRIBED_TOPICS, dead)
     value = envelope_of(certificate_issued(AVERY), AVERY.party_id).to_bytes()
     await core.handle("policy.events", 0, 1, b"{not json", {})
     await core.handle("policy.events", 0, 2, value, {})
@@ -88,3 +97,21 @@ async def test_identity_consumes_policy_events_once_and_dead_letters_garbage() -
     # The consumer stores no clear personal value from the message.
     stored = json.dumps(app.registry.owner_of("0000100001").__dict__, default=str)
     assert "1970-03-14" not in stored and "123-45-6789" not in stored
+
+
+def test_a_v1_user_registered_with_a_clear_user_id_still_parses() -> None:
+    """UserRegistered v2 seals the user ID; a v1 payload (clear) is upcast as it is."""
+    app = make_identity()
+    issue(app)
+    register(app)
+    [record] = [
+        r
+        for r in Outbox(app, "identity.events", to_integration).read(0)[0]
+        if b"UserRegistered" in r.value
+    ]
+    envelope = json.loads(record.value)
+    envelope["schema_version"] = 1
+    envelope["data"]["user_id"] = "avery01"
+    parsed_envelope, event = parse_event(json.dumps(envelope).encode())
+    assert isinstance(event, contracts.UserRegistered)
+    assert (parsed_envelope.schema_version, event.user_id) == (2, "avery01")

@@ -21,11 +21,12 @@ from services.identity.errors import (
 )
 from services.identity.integration import to_integration
 from shared.contracts import identity as contracts
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import parse_event
 from shared.messaging.outbox import Outbox
 from tests.unit.test_identity_support import (
     ANSWERS,
     AVERY,
+    KEYED_HASH,
     PASSWORD,
     FakeClock,
     OwnerData,
@@ -76,12 +77,15 @@ def test_an_owner_registers_in_three_steps_and_only_the_last_records_anything() 
     # Published: UserRegistered, with no secret in it.
     records, _ = Outbox(app, "identity.events", to_integration).read(0)
     assert [r.key for r in records] == ["0000100001"]
-    event = contracts.UserRegistered.model_validate(
-        Envelope.model_validate_json(records[0].value).data
-    )
+    envelope, event = parse_event(records[0].value)
+    assert isinstance(event, contracts.UserRegistered)
     assert (event.user_id, event.party_id) == ("avery01", AVERY.party_id)
     assert (event.preferred_language, event.preferred_date_format) == ("Spanish", "dd/mm/yyyy")
     assert b"argon2" not in records[0].value
+    # The user ID travels sealed under the owner's key (v2).
+    assert envelope.schema_version == 2
+    assert envelope.data["user_id"].startswith(f"pii:v1:{AVERY.party_id}:")
+    assert b"avery01" not in records[0].value
 
 
 def test_preferences_default_to_english_and_mm_dd_yyyy() -> None:
@@ -310,7 +314,9 @@ def test_the_registry_follows_policy_contact_updates_and_ignores_redeliveries() 
     assert not deliver(app, certificate_issued(AVERY), certificate_id, version=1)
     owner = app.registry.owner_of("0000100001")
     assert owner is not None
-    assert owner.emails == ("new@example.com",)
+    new = {KEYED_HASH.digest("email", "new@example.com")}
+    assert app.registry.email_digests_of(AVERY.party_id) == new
     assert owner.government_id_last4 == "6789"
+    assert (owner.first_name, owner.last_name) == ("Avery", "Demo")  # opened from sealed
     # Only keyed hashes of the date of birth and the SSN are kept.
     assert "1970-03-14" not in repr(owner) and "123-45-6789" not in repr(owner)

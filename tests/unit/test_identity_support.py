@@ -4,8 +4,10 @@ known from policy's events, and a registration in three steps."""
 from __future__ import annotations
 
 import base64
+import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 from services.identity.application import IdentityApplication
@@ -15,7 +17,8 @@ from services.identity.domain import UserAccount
 from shared.contracts import policy
 from shared.contracts.envelope import Envelope
 from shared.messaging.records import Delivery
-from shared.personal_data import KeyedHash
+from shared.personal_data import KeyedHash, Vault, install
+from shared.sqldb import make_engine
 
 SECRET = b"identity-unit-tests-secret-0123456789abcdef"
 KEYED_HASH = KeyedHash(SECRET)
@@ -77,6 +80,13 @@ class OwnerData:
 
 
 AVERY = OwnerData()
+
+
+def fresh_vault() -> Vault:
+    """A key store of the calling test's own, installed: a test that erases someone must not
+    shred keys the next tests use (tests/conftest.py installs the session's again after)."""
+    path = Path(tempfile.mkdtemp(prefix="keystore-")) / "keys.sqlite"
+    return install(Vault(make_engine(f"sqlite:///{path}"), cache_seconds=0))
 
 
 def make_identity(clock: FakeClock | None = None) -> IdentityApplication:
@@ -155,7 +165,7 @@ def deliver(app: IdentityApplication, event, aggregate_id: UUID, version: int = 
     delivery = Delivery(
         "policy.events", 0, next(_offsets), envelope_of(event, aggregate_id, version), event
     )
-    return identity_sink(app.engine).apply(delivery)
+    return identity_sink(app.engine, KEYED_HASH).apply(delivery)
 
 
 def issue(app: IdentityApplication, owner: OwnerData = AVERY) -> None:

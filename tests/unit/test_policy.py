@@ -107,7 +107,7 @@ def test_the_published_contract_carries_no_ssn_and_no_clear_date_of_birth(tmp_pa
 
     from services.policy.integration import PolicyContracts
     from shared.messaging.outbox import Outbox
-    from shared.personal_data import KeyedHash, Vault
+    from shared.personal_data import SERVICING, KeyedHash, Vault, key_id
     from shared.sqldb import make_engine
 
     app = PolicyApplication()
@@ -123,5 +123,6 @@ def test_the_published_contract_carries_no_ssn_and_no_clear_date_of_birth(tmp_pa
     assert hasher.matches("government_id", "123456789", owner["government_id_digest"])
     assert hasher.matches("date_of_birth", "1983-11-01", owner["date_of_birth_digest"])
     assert vault.open(owner["date_of_birth"]) == "1983-11-01"
-    vault.shred(owner["party_id"])  # crypto-shredding: every copy becomes unreadable
+    # Sealed with the owner's servicing key: shredding it makes every copy unreadable.
+    vault.shred(key_id(owner["party_id"], SERVICING))
     assert Vault(vault.engine).open(owner["date_of_birth"]) is None

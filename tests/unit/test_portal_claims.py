@@ -305,7 +305,7 @@ def test_spouse_and_adult_children_never_owner_always(
 def test_a_shredded_date_of_birth_hides_the_dependent_s_claims(
     harness: PortalHarness, feed: Claims
 ) -> None:
-    harness.vault.shred(insured_subject(AVERY, "I2"))
+    harness.vault.erase([str(insured_subject(AVERY, "I2"))], [])  # every key of the insured
     client = client_on(harness, BEFORE_CASEY_18)
     assert "C2" not in visible(client)
     assert client.get("/api/claims/C2").status_code == 404

@@ -8,6 +8,7 @@ from services.portal.web.pages import (
     info,
     insurance,
     login,
+    privacy,
     profile,
     recovery,
     registration,
@@ -23,5 +24,6 @@ PAGE_MODULES = [
     billing,
     claims,
     documents,
+    privacy,
     info,
 ]

@@ -17,6 +17,13 @@ from services.portal.web.deps import Form, MaybeOwner, safe_next, text
 from services.portal.web.rendering import render
 
 LOGGED_OUT = "You have logged out."
+ACCOUNT_DELETED = (
+    "Your request to delete was carried out: your personal information was deleted, your "
+    "account is closed and you have been logged out. Information needed to service a "
+    "certificate in force, and claims files, are kept under an exemption until they may be "
+    "deleted."
+)
+NOTICES = {"logged-out": LOGGED_OUT, "deleted": ACCOUNT_DELETED}
 
 
 def routes(web: WebContext) -> APIRouter:
@@ -32,7 +39,7 @@ def routes(web: WebContext) -> APIRouter:
     ) -> Response:
         if owner:
             return RedirectResponse(safe_next(next), status_code=303)
-        notice = LOGGED_OUT if done == "logged-out" else None
+        notice = NOTICES.get(done)
         return render(
             request, "login.html", {"title": "Log In", "next": safe_next(next), "notice": notice}
         )
