@@ -44,6 +44,42 @@ def install_error_handlers(
     for kinds, status in ((not_found, 404), (conflict, 409), (unprocessable, 422)):
         for kind in kinds:
             app.add_exception_handler(kind, _answer(status))
+    document_validation_errors(app)
+
+
+# What every 422 of ours carries (the handler above, `Refusal`s with a field), in place of
+# FastAPI's default `HTTPValidationError` ({"detail": [...]}), which these apps never send.
+VALIDATION_ERROR_SCHEMAS = {
+    "HTTPValidationError": {
+        "title": "HTTPValidationError",
+        "type": "object",
+        "required": ["detail"],
+        "properties": {
+            "detail": {"type": "string", "title": "Detail"},
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+        },
+    },
+    "FieldError": {
+        "title": "FieldError",
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+    },
+}
+
+
+def document_validation_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document describe the 422 body the apps really answer."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        schema = generate()
+        schemas = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in schemas:
+            schemas.update(VALIDATION_ERROR_SCHEMAS)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class Refusal(Exception):

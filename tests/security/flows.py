@@ -2,7 +2,8 @@
 program would use it), as the leak scan runs them: register the newcomer (a failed try
 first), log in with a wrong then the right password, recover the user ID and the password,
 read insurance, billing, claims and documents, update the profile and the preferences,
-log out. Every value typed that is personal or secret is in `TYPED` for the scan."""
+log out. Every value typed that is personal or secret is in `TYPED` for the scan; the
+session tokens and the one-time code the run is given are what `run_all` answers."""
 
 from __future__ import annotations
 
@@ -23,11 +24,10 @@ NEWCOMER_NEW_PASSWORD = "Copper-Heron-8352?"
 WRONG_PASSWORD = "Not-Her-Password-66#"
 WRONG_DOB = "07/16/1990"
 ANSWERS = ("Marzipan Otter", "Zephyr Caravan", "Quillfeather Row")  # what the newcomer chooses
-API_PASSWORD_AFTER = "Granite-Finch-2718$"
 
-CHOSEN: dict[str, str] = {}  # question → answer, as registered
-# Secrets the run itself creates: session tokens and the one-time reset code (the demo
-# mailbox holds the mail that delivers the code: it may be there and nowhere else).
+CHOSEN: dict[str, str] = {}  # question → answer, as registered (for the reset)
+# Secrets the run is given: session tokens and the one-time reset code (the demo mailbox
+# holds the mail that delivers the code: it may be there and nowhere else).
 ISSUED: list[Needle] = []
 
 
@@ -47,8 +47,8 @@ TYPED = [
 ]
 
 
-def _hidden(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
     assert match, f"no hidden {name}"
     return match.group(1)
 
@@ -224,7 +224,10 @@ def api_flows(client: TestClient) -> None:
     assert client.delete("/api/session", headers=auth).status_code == 204
 
 
-def run_all(portal: SecuredPortal) -> None:
+def run_all(portal: SecuredPortal) -> list[Needle]:
+    """Every flow, then delivery settled; answers the tokens and code the run issued."""
+    ISSUED.clear()
+    CHOSEN.clear()
     client = portal.client
     register_newcomer(client)
     log_in_wrong_then_right(client, NEWCOMER_USER, NEWCOMER_PASSWORD)
@@ -241,3 +244,4 @@ def run_all(portal: SecuredPortal) -> None:
     assert post_form(demo, "/my-insurance", "/logout", {}).status_code == 303
     api_flows(portal.client_like())
     portal.settle()
+    return list(ISSUED)

@@ -171,20 +171,28 @@ def sqlite_texts(path: Path) -> Iterator[Text]:
 
 
 def var_dir_texts(var_dir: Path) -> Iterator[Text]:
-    """Every file under the var dir: SQLite databases dumped, and every file's raw bytes too
-    (a database's free pages and write-ahead log keep what a dump no longer shows)."""
+    """Every file under the var dir: SQLite databases dumped (and their BLOBs decoded), any
+    other file as text (PDFs by their text too)."""
     for path in sorted(var_dir.rglob("*")):
-        if not path.is_file():
+        if not path.is_file() or path.name.endswith(("-wal", "-shm", "-journal")):
             continue
         data = path.read_bytes()
-        where = str(path.relative_to(var_dir))
         if data.startswith(b"SQLite format 3"):
             yield from sqlite_texts(path)
-            yield Text(f"raw bytes of {where}", data.decode("latin-1"))
-        elif path.name.endswith(("-wal", "-journal")):
-            yield Text(f"raw bytes of {where}", data.decode("latin-1"))
-        elif not path.name.endswith("-shm"):
-            yield Text(f"file {where}", blob_text(data))
+        else:
+            yield Text(f"file {path.relative_to(var_dir)}", blob_text(data))
+
+
+def raw_database_texts(var_dir: Path) -> Iterator[Text]:
+    """The SQLite files byte for byte, write-ahead logs included: what a row deleted or
+    blanked leaves behind in free pages and old log frames, which no dump shows."""
+    for path in sorted(var_dir.rglob("*")):
+        if path.is_file() and (
+            path.name.endswith(("-wal", "-journal")) or path.read_bytes()[:15] == b"SQLite format 3"
+        ):
+            yield Text(
+                f"raw bytes of {path.relative_to(var_dir)}", path.read_bytes().decode("latin-1")
+            )
 
 
 def find(needles: Iterable[Needle], texts: Iterable[Text]) -> list[Hit]:

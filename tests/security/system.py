@@ -15,11 +15,14 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.portal.embedded import EmbeddedSystem, build_embedded, create_embedded_app
+from shared import personal_data
 from shared.mail import MailSettings, free_port
 from shared.settings import Settings
+from tests.security.relays import with_relays
 
 MAIL_WAIT_SECONDS = 30.0  # an upper bound on waiting for the mail dispatcher, not a timing check
 
@@ -32,7 +35,13 @@ class SecuredPortal:
     system: EmbeddedSystem
     client: TestClient
     var_dir: Path
+    vault: personal_data.Vault
     urls: list[str] = field(default_factory=list)  # every URL asked for, linked or redirected to
+
+    @property
+    def app(self) -> FastAPI:
+        """The portal's FastAPI app (the client talks to it through `KeyStoreBound`)."""
+        return self.client.app.app  # type: ignore[attr-defined]
 
     def watch(self, client: TestClient) -> TestClient:
         """Record the URLs `client` asks for and those its answers point at."""
@@ -53,7 +62,12 @@ class SecuredPortal:
     def settle(self) -> None:
         """Run in-process delivery until every consumer has caught up."""
         assert self.client.portal is not None, "use the portal inside its `with` block"
-        self.client.portal.call(self.system.settle)
+
+        async def settle() -> None:
+            with personal_data.using(self.vault):
+                await self.system.settle()
+
+        self.client.portal.call(settle)
 
     def client_like(self, raise_server_exceptions: bool = True) -> TestClient:
         """Another browser on the same running app (its own cookies); with
@@ -89,12 +103,43 @@ class SecuredPortal:
         return match.group(1)
 
 
+class KeyStoreBound:
+    """The app, sealing and opening with its own system's key store whatever the process has
+    installed: several systems alive in one test process (shared portals) would otherwise
+    all use the last one built. The lifespan runs inside too, so the background tasks it
+    starts (delivery, mail) inherit the binding."""
+
+    def __init__(self, app: FastAPI, vault: personal_data.Vault) -> None:
+        self.app = app
+        self.vault = vault
+
+    async def __call__(self, scope, receive, send) -> None:
+        with personal_data.using(self.vault):
+            await self.app(scope, receive, send)
+
+
 @contextmanager
-def secured_portal(var_dir: Path, seed: bool = True) -> Iterator[SecuredPortal]:
-    """The embedded portal with the demo data, on https so the Secure cookies flow."""
-    system = build_embedded(Settings(PORTAL_VAR_DIR=var_dir))
-    app = create_embedded_app(system, seed=seed, mail=MailSettings(SMTP_PORT=free_port()))
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-        portal = SecuredPortal(system, client, var_dir)
-        portal.watch(client)
-        yield portal
+def key_store_kept() -> Iterator[None]:
+    """Put back the process's key store afterwards (a composition root installs its own)."""
+    previous = personal_data._installed
+    try:
+        yield
+    finally:
+        personal_data._installed = previous
+
+
+@contextmanager
+def secured_portal(var_dir: Path, settings: Settings | None = None) -> Iterator[SecuredPortal]:
+    """The embedded portal with the demo data, on https so the Secure cookies flow
+    (`settings`: e.g. the stores on PostgreSQL; the var dir by default)."""
+    with key_store_kept():
+        system = build_embedded(settings or Settings(PORTAL_VAR_DIR=var_dir))
+        vault = personal_data.installed()  # what its composition root installed
+        app = create_embedded_app(system, seed=True, mail=MailSettings(SMTP_PORT=free_port()))
+        if settings is not None and settings.mode == "distributed":
+            with_relays(app, system.delivery.outboxes, settings.kafka_bootstrap_servers)
+        bound = KeyStoreBound(app, vault)
+        with TestClient(bound, base_url="https://testserver", follow_redirects=False) as client:
+            portal = SecuredPortal(system, client, var_dir, vault)
+            portal.watch(client)
+            yield portal

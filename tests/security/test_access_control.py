@@ -92,7 +92,7 @@ def world(populated: Population) -> World:
     anonymous = portal.client_like()
     anonymous.get("/login")  # its CSRF cookie
     by_identifier, listings = [], []
-    for endpoint in endpoints(portal.client.app):
+    for endpoint in endpoints(portal.app):
         probe = {p: placeholder(p) for p in endpoint.path_params}
         identifiers = endpoint.path_params or endpoint.query_identifiers
         if endpoint.method != "GET" and not endpoint.path_params:
@@ -205,14 +205,14 @@ def test_another_owners_identifiers_answer_like_missing_ones(world: World, data)
         kinds = {p: KINDS.get(p, "any") for p in params}
         if not all(has(them, k) for k in kinds.values()):
             continue
-        theirs: dict[str, Spelled] = {}
-        for param, kind in kinds.items():
-            if kind == "benefit":
-                certificate = data.draw(st.sampled_from(sorted({n for n, _ in them.benefits})))
-                theirs["number"] = certificate_spelling(certificate, 0)
-                theirs[param] = data.draw(spellings_of(them, kind, certificate))
-            elif param not in theirs:
-                theirs[param] = data.draw(spellings_of(them, kind))
+        if "benefit_id" in kinds:  # a benefit of one of B's certificates
+            certificate = data.draw(st.sampled_from(sorted({n for n, _ in them.benefits})))
+            theirs = {
+                "number": certificate_spelling(certificate, data.draw(st.integers(0, 9))),
+                "benefit_id": data.draw(spellings_of(them, "benefit", certificate)),
+            }
+        else:
+            theirs = {p: data.draw(spellings_of(them, kind)) for p, kind in kinds.items()}
         what = f"{b}'s " + ", ".join(f"{p}={s.value}" for p, s in theirs.items()) + f" as {a}"
         assert_same_answer(me.client, endpoint, theirs, list(theirs.values()), what)
 
@@ -264,7 +264,7 @@ def test_listings_never_show_another_owners_records(world: World) -> None:
         me, them = world.owners[a], world.owners[b]
         for endpoint in world.listings:
             answer = call(me.client, endpoint, endpoint.path)
-            assert answer.status_code in (200, 303), f"{endpoint} as {a}: {answer.status_code}"
+            assert answer.status_code < 500, f"{endpoint} as {a}: {answer.status_code}"
             shown = answer.content.decode("utf-8", "replace")
             leaked = sorted(i for i in them.identifiers() if i in shown)
             assert not leaked, f"{endpoint} as {a} shows {b}'s {leaked}"

@@ -26,7 +26,7 @@ def portal(defended: SecuredPortal) -> SecuredPortal:
 def test_no_route_takes_a_private_parameter(portal: SecuredPortal) -> None:
     private = [
         f"{endpoint} ?{name}"
-        for endpoint in endpoints(portal.client.app)
+        for endpoint in endpoints(portal.app)
         for name in endpoint.query
         if name.startswith("_")
     ]

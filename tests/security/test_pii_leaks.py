@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -20,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import select
 
 from shared.messaging.inprocess import dead_letters_table
+from shared.sqldb import make_engine
 from shared.telemetry import setup_telemetry
 from tests.security import flows
 from tests.security.needles import Needle, name_needles, seeded_needles
@@ -29,6 +31,7 @@ from tests.security.scan import (
     blob_text,
     find,
     outbox_texts,
+    raw_database_texts,
     report,
     span_texts,
     var_dir_texts,
@@ -45,6 +48,7 @@ class Evidence:
     """Everything the flows left behind, by source."""
 
     sources: dict[str, list[Text]]
+    issued: list[Needle]  # the session tokens and the one-time code the run issued
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,7 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
     try:
         with CapturedLogs() as logs:
             with secured_portal(var_dir) as portal:
-                flows.run_all(portal)
+                issued = flows.run_all(portal)
                 kafka = list(outbox_texts(portal.system.delivery.outboxes))
                 urls = [Text("URL", url) for url in portal.urls]
             spans = list(span_texts(exporter.get_finished_spans()))
@@ -71,15 +75,16 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
                 "dead letters": dead,
                 "urls": urls,
                 "var dir": list(var_dir_texts(var_dir)),
-            }
+                "raw database files": list(raw_database_texts(var_dir)),
+            },
+            issued,
         )
     finally:
         exporter.shutdown()  # the processor stays on the provider; a shut exporter drops spans
 
 
-def dead_letter_texts(var_dir) -> Iterator[Text]:
-    from shared.sqldb import make_engine
-
+def dead_letter_texts(var_dir: Path) -> Iterator[Text]:
+    """The dead-letter table, as the embedded mode keeps it (`var/dlq.sqlite`)."""
     engine = make_engine(f"sqlite:///{var_dir / 'dlq.sqlite'}")
     try:
         with engine.connect() as connection:
@@ -98,7 +103,11 @@ def test_the_flows_left_evidence_to_scan(evidence: Evidence) -> None:
     assert any("identity.sqlite" in t.where for t in evidence.sources["var dir"])
 
 
-@pytest.mark.parametrize("source", ["logs", "spans", "kafka", "dead letters", "urls", "var dir"])
+STORES = ["var dir", "raw database files"]
+ON_THE_WAY = ["spans", "kafka", "dead letters", "urls"]
+
+
+@pytest.mark.parametrize("source", ["logs", *ON_THE_WAY, *STORES])
 def test_no_ssn_date_of_birth_password_or_security_answer_in(
     evidence: Evidence, source: str
 ) -> None:
@@ -106,15 +115,32 @@ def test_no_ssn_date_of_birth_password_or_security_answer_in(
     assert not hits, f"{len(hits)} personal value(s) in clear in {source}:\n{report(hits)}"
 
 
-@pytest.mark.parametrize("source", ["logs", "spans", "kafka", "dead letters", "urls", "var dir"])
+REMNANTS = pytest.mark.xfail(
+    reason="the identity mail outbox blanks a sent body (with its one-time code), but SQLite "
+    "keeps the old bytes in free pages and the WAL: secure_delete or a sealed body proposed",
+    strict=False,
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "application logs",
+        *ON_THE_WAY,
+        "var dir",
+        pytest.param("raw database files", marks=REMNANTS),
+    ],
+)
 def test_no_session_token_or_one_time_code_in(evidence: Evidence, source: str) -> None:
-    """Only their digests are kept (identity's sessions, the portal's session view)."""
-    assert len(flows.ISSUED) >= 4, "the flows issued no tokens to look for"
-    hits = find(flows.ISSUED, evidence.sources[source])
+    """Only their digests are kept (identity's sessions, the portal's session view); the
+    code rests in clear only in the mail that delivers it. (SQL echo is left out: it prints
+    stored rows, queued mails included — never turn it on in production.)"""
+    assert len(evidence.issued) >= 4, "the flows issued no tokens to look for"
+    hits = find(evidence.issued, evidence.sources[source])
     assert not hits, f"{len(hits)} token(s)/code(s) in clear in {source}:\n{report(hits)}"
 
 
-@pytest.mark.parametrize("source", ["logs", "spans", "kafka", "dead letters", "urls"])
+@pytest.mark.parametrize("source", ["application logs", *ON_THE_WAY])
 def test_no_credential_hash_travels_in(evidence: Evidence, source: str) -> None:
     """Password, answer and code hashes stay in identity's own store."""
     hits = find([Needle("an argon2 hash", "$argon2")], evidence.sources[source])

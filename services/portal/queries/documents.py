@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -101,7 +101,7 @@ def inbox(
                 created_on=r.created_on,
                 delivery_method=r.delivery_method,
                 unopened=r.opened_at is None,
-                opened_at=r.opened_at,
+                opened_at=utc(r.opened_at),
                 href=f"/api/documents/{r.document_id}",
             )
             for r in rows
@@ -175,3 +175,9 @@ def preferences(session: Session, owner_party_id: str) -> Preferences:
             )
         )
     return Preferences(certificates=answer)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives back the stored UTC instant without its offset: put it back, so the
+    API answers an RFC 3339 date-time as its document says."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment

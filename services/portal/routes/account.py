@@ -31,19 +31,24 @@ def account_routes(engine: Engine, gateway: CommandGateway) -> APIRouter:
     async def security_questions() -> Any:
         return relay(await gateway.send("identity", "GET", "/registration/security-questions"))
 
-    for step in ("personal", "credentials", "preferences"):
+    def forward_to_identity(path: str):
+        """A route that forwards its body to identity's `path` — fixed here: a default
+        argument would be a query parameter a caller could set to any identity path."""
 
-        async def register(body: Annotated[dict, Body()], _step: str = step) -> Any:
-            return relay(await gateway.send("identity", "POST", f"/registration/{_step}", body))
+        async def forward(body: Annotated[dict, Body()]) -> Any:
+            return relay(await gateway.send("identity", "POST", path, body))
 
-        router.add_api_route(f"/registration/{step}", register, methods=["POST"])
+        return forward
 
-    for path in ("/recovery/user-id", "/recovery/password", "/recovery/password/reset"):
-
-        async def recover(body: Annotated[dict, Body()], _path: str = path) -> Any:
-            return relay(await gateway.send("identity", "POST", _path, body))
-
-        router.add_api_route(path, recover, methods=["POST"])
+    for path in (
+        "/registration/personal",
+        "/registration/credentials",
+        "/registration/preferences",
+        "/recovery/user-id",
+        "/recovery/password",
+        "/recovery/password/reset",
+    ):
+        router.add_api_route(path, forward_to_identity(path), methods=["POST"])
 
     @router.post("/session")
     async def log_in(request: Request, credentials: LogIn) -> Any:
