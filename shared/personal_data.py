@@ -40,15 +40,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.sqldb import create_tables, make_engine, schema_setup_lock
+from shared.sqldb import add_missing_columns, create_tables, make_engine, schema_setup_lock
 
 PREFIX = "pii:v1:"
 KEY_NAMESPACE = UUID("c3f1d0a4-5b7e-4c2a-9e61-0d8b7a2f4e93")
@@ -73,7 +71,6 @@ person_keys = Table(
     Column("retain_until", DateTime(timezone=True), nullable=True),
     Column("exemption", String(400), nullable=True),
 )
-_ADDED_COLUMNS = ("person_id", "key_class", "retain_until", "exemption")
 
 
 def key_id(subject: UUID | str, key_class: str = PERSONAL) -> str:
@@ -112,7 +109,8 @@ class Vault:
     def __init__(self, engine: Engine, cache_seconds: float | None = None) -> None:
         self.engine = engine
         create_tables(_metadata, engine)
-        _add_missing_columns(engine)
+        with schema_setup_lock(engine.url.render_as_string(hide_password=False)):
+            add_missing_columns(_metadata, engine)  # key stores from before key classes
         if cache_seconds is None:
             cache_seconds = float(os.environ.get("KEY_CACHE_SECONDS", "5"))
         self.cache_seconds = cache_seconds
@@ -158,20 +156,32 @@ class Vault:
 
     # -- sealing --------------------------------------------------------------------------
 
-    def seal(self, subject: UUID | str, text: str, key_class: str = PERSONAL) -> str:
-        """`text` encrypted under the subject's key of `key_class` (created on first use).
-
-        After that key was shredded the value is sealed under a throw-away key instead:
-        whatever arrives about an erased person is unreadable from the moment it is written.
-        """
+    def _encrypt(self, subject: UUID | str, data: bytes, key_class: str) -> tuple[str, bytes]:
+        """(key id, nonce‖ciphertext) of `data` under the subject's key of `key_class`,
+        created on first use. After that key was shredded, under a throw-away key instead:
+        whatever arrives about an erased person is unreadable from the moment it is written."""
         subject = str(subject)
         kid = key_id(subject, key_class)
         key = self._key(kid, create=(subject, key_class))
         if key is None:
             key = AESGCM.generate_key(bit_length=256)  # never stored
         nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, text.encode(), kid.encode())
-        return f"{PREFIX}{kid}:{base64.b64encode(nonce + sealed).decode()}"
+        return kid, nonce + AESGCM(key).encrypt(nonce, data, kid.encode())
+
+    def _decrypt(self, kid: str, raw: bytes) -> bytes | None:
+        """The clear bytes, or None when the key is gone (or was a throw-away one)."""
+        key = self._key(kid, create=None)
+        if key is None:
+            return None
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], kid.encode())
+        except InvalidTag:
+            return None
+
+    def seal(self, subject: UUID | str, text: str, key_class: str = PERSONAL) -> str:
+        """`text` encrypted under the subject's key of `key_class` (see `_encrypt`)."""
+        kid, sealed = self._encrypt(subject, text.encode(), key_class)
+        return f"{PREFIX}{kid}:{base64.b64encode(sealed).decode()}"
 
     def open(self, value: str | None) -> str | None:
         """The clear text, or None when the value is absent or its key has been shredded."""
@@ -180,25 +190,13 @@ class Vault:
         if not value.startswith(PREFIX):
             raise ValueError("not a sealed value")
         kid, _, payload = value.removeprefix(PREFIX).partition(":")
-        key = self._key(kid, create=None)
-        if key is None:
-            return None
-        raw = base64.b64decode(payload)
-        try:
-            return AESGCM(key).decrypt(raw[:12], raw[12:], kid.encode()).decode()
-        except InvalidTag:  # sealed after the key was shredded (a throw-away key)
-            return None
+        clear = self._decrypt(kid, base64.b64decode(payload))
+        return None if clear is None else clear.decode()
 
     def seal_bytes(self, subject: UUID | str, data: bytes, key_class: str = PERSONAL) -> bytes:
         """Binary content (a PDF) sealed like `seal`: `PREFIX<key id>:` then nonce‖ciphertext."""
-        subject = str(subject)
-        kid = key_id(subject, key_class)
-        key = self._key(kid, create=(subject, key_class))
-        if key is None:
-            key = AESGCM.generate_key(bit_length=256)  # never stored
-        nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, data, kid.encode())
-        return f"{PREFIX}{kid}:".encode() + nonce + sealed
+        kid, sealed = self._encrypt(subject, data, key_class)
+        return f"{PREFIX}{kid}:".encode() + sealed
 
     def open_bytes(self, data: bytes) -> bytes | None:
         """The content, or None when its key has been shredded."""
@@ -206,13 +204,7 @@ class Vault:
         if not data.startswith(prefix):
             raise ValueError("not sealed content")
         kid, _, raw = data[len(prefix) :].partition(b":")
-        key = self._key(kid.decode(), create=None)
-        if key is None:
-            return None
-        try:
-            return AESGCM(key).decrypt(raw[:12], raw[12:], kid)
-        except InvalidTag:
-            return None
+        return self._decrypt(kid.decode(), raw)
 
     def seal_json(self, subject: UUID | str, value: Any, key_class: str = PERSONAL) -> str:
         return self.seal(subject, json.dumps(value, separators=(",", ":")), key_class)
@@ -338,22 +330,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Key stores created before key classes existed get the new (nullable) columns."""
-    present = {c["name"] for c in inspect(engine).get_columns("person_keys")}
-    missing = [name for name in _ADDED_COLUMNS if name not in present]
-    if not missing:
-        return
-    with schema_setup_lock(str(engine.url)), engine.begin() as connection:
-        present = {c["name"] for c in inspect(connection).get_columns("person_keys")}
-        for name in missing:
-            if name in present:
-                continue
-            column = person_keys.c[name]
-            kind = column.type.compile(dialect=engine.dialect)
-            connection.execute(text(f"ALTER TABLE person_keys ADD COLUMN {name} {kind}"))
 
 
 class KeyedHash:

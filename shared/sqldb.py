@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -83,3 +83,25 @@ def create_tables(metadata: MetaData, engine: Engine) -> None:
     """`metadata.create_all`, safe when several processes start at once."""
     with schema_setup_lock(engine.url.render_as_string(hide_password=False)):
         metadata.create_all(engine)
+
+
+def add_missing_columns(metadata: MetaData, engine: Engine) -> list[str]:
+    """Columns added to `metadata`'s existing tables since they were created (`ALTER TABLE …
+    ADD COLUMN`; new columns must be nullable). Answers the `table.column`s added; the caller
+    holds the schema-setup lock when several processes may start at once."""
+    added = []
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(
+                    text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                )
+                added.append(f"{table.name}.{column.name}")
+    return added

@@ -21,7 +21,7 @@ from services.identity.tables import IdentityTable, MatchKey, Owner, Registratio
 from shared import personal_data
 from shared.personal_data import KeyedHash
 from shared.sealing import is_sealed
-from shared.sqldb import schema_setup_lock
+from shared.sqldb import add_missing_columns, schema_setup_lock
 
 SEALED_COLUMNS = {
     "owners": ("first_name", "last_name"),
@@ -36,22 +36,15 @@ def upgrade(engine: Engine, keyed_hash: KeyedHash) -> None:
 
 
 def _add_columns(engine: Engine) -> None:
+    add_missing_columns(IdentityTable.metadata, engine)
+    if engine.dialect.name != "postgresql":
+        return
     inspector = inspect(engine)
-    postgres = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
         for table in IdentityTable.metadata.sorted_tables:
             if not inspector.has_table(table.name):
                 continue
             present = {c["name"]: c for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                kind = column.type.compile(dialect=engine.dialect)
-                connection.execute(
-                    text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
-                )
-            if not postgres:
-                continue
             for name in SEALED_COLUMNS.get(table.name, ()):
                 length = getattr(present.get(name, {}).get("type"), "length", None)
                 if length is not None:
