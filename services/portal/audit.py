@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 from uuid import UUID
 
+from services.identity.domain import account_id_for
 from services.portal.audit_stores import (
     SERVICES,
     PageProgress,
@@ -165,9 +166,10 @@ def owner_trail(records: Iterable[StoredRecord], who: str) -> list[TrailRow]:
     """`who`: a user id (as registered) or an owner party id."""
     records = list(records)
     identity = [r for r in records if r.service == "identity" and r.upstream is None]
-    ids = {r.aggregate_id for r in identity if r.user_id == who} | {
-        ref for r in identity if r.user_id == who for ref in r.refs
-    }
+    # A user ID is sealed at rest (and the audit opens nothing): its account is found by the
+    # account's id, which identity derives from the user ID.
+    account = str(account_id_for(who))
+    ids = {account} | {ref for r in identity if r.aggregate_id == account for ref in r.refs}
     if _is_uuid(who):
         ids.add(str(UUID(who)))
     parties = set(ids)

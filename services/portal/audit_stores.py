@@ -49,7 +49,6 @@ class StoredRecord:
     certificate_number: str | None = None
     claim_number: str | None = None
     refs: frozenset[str] = frozenset()
-    user_id: str | None = None
     source_aggregate: str | None = None
     contract: IntegrationEvent | None = None
     upstream: tuple[str, int] | None = None
@@ -109,7 +108,6 @@ def _decode(service: str, position: int, e: Any, to_integration: Mapping) -> Sto
         if isinstance(attrs.get("claim_number"), str)
         else None,
         refs=frozenset(refs),
-        user_id=attrs.get("user_id") if isinstance(attrs.get("user_id"), str) else None,
         source_aggregate=source.split(":")[0]
         if isinstance(source, str) and ":" in source
         else None,
