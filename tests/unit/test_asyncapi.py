@@ -17,6 +17,7 @@ from shared.contracts.asyncapi import (
     DEFAULT_SAMPLES,
     _message_model,
     build_document,
+    load_samples,
     render,
     to_yaml,
     topics,
@@ -129,7 +130,8 @@ def test_examples_are_real_payloads_valid_for_their_contract(document: dict[str,
             assert type(event) is contract
             assert payload["certificate_number"] == event.certificate_number  # the key
             examples += 1
-    samples = len(list(DEFAULT_SAMPLES.glob("*.json")))
+    # Samples of versions that are no longer registered (upcast on read) are no examples.
+    samples = len([k for k in load_samples(DEFAULT_SAMPLES) if k in CONTRACTS])
     assert examples == samples >= 25
 
 
