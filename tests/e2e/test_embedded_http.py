@@ -41,9 +41,16 @@ def log_in(client: TestClient, user_id: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-def register(client: TestClient, number: str, user_id: str, password: str) -> None:
-    """The guide's three steps, with the owner data of `tests.factories.certificate_body`."""
-    personal = {
+def register(
+    client: TestClient,
+    number: str,
+    user_id: str,
+    password: str,
+    personal: dict[str, str] | None = None,
+) -> None:
+    """The guide's three steps, with the owner data of `tests.factories.certificate_body`
+    (or the step-1 fields `personal`)."""
+    personal = personal or {
         "user_type": "Certificate Owner",
         "certificate_number": number,
         "name_type": "Person",

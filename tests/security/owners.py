@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from services.portal.demo import DEMO_PASSWORD
 from services.portal.demo_newcomer import NEWCOMER
+from tests.e2e.test_embedded_http import register as register_on_the_api
 from tests.factories import certificate_body
 from tests.security.system import SecuredPortal
 
@@ -49,25 +50,7 @@ class Population:
 
 def register(client: TestClient, personal: dict[str, str], user_id: str, password: str) -> None:
     """The guide's three steps on the JSON API."""
-    step1 = client.post("/api/registration/personal", json=personal)
-    assert step1.status_code == 201, step1.text
-    registration_id = step1.json()["registration_id"]
-    questions = client.get("/api/registration/security-questions").json()["questions"][:3]
-    step2 = client.post(
-        "/api/registration/credentials",
-        json={
-            "registration_id": registration_id,
-            "user_id": user_id,
-            "password": password,
-            "security_questions": [{"question": q, "answer": f"answer {q}"} for q in questions],
-        },
-    )
-    assert step2.status_code == 200, step2.text
-    step3 = client.post(
-        "/api/registration/preferences",
-        json={"registration_id": registration_id, "preferred_date_format": "mm/dd/yyyy"},
-    )
-    assert step3.status_code == 201, step3.text
+    register_on_the_api(client, personal["certificate_number"], user_id, password, personal)
 
 
 def personal_information(number: str, name: str) -> dict[str, str]:
