@@ -150,11 +150,5 @@ def test_no_request_makes_a_server_error(failures: dict[str, list[str]]) -> None
     assert not failures["server error"], "\n\n".join(failures["server error"])
 
 
-@pytest.mark.xfail(
-    reason="answers unlike the document: 422 bodies are {detail: str, errors: [...]} where "
-    "it says FastAPI's HTTPValidationError (fix proposed for shared/http.py); on SQLite, "
-    "opened_at has no UTC offset where it says date-time (portal documents query)",
-    strict=False,
-)
 def test_every_answer_matches_the_document(failures: dict[str, list[str]]) -> None:
     assert not failures["schema"], "\n\n".join(failures["schema"])

@@ -147,7 +147,6 @@ def test_no_credential_hash_travels_in(evidence: Evidence, source: str) -> None:
     assert not hits, f"{len(hits)} credential hash(es) in {source}:\n{report(hits)}"
 
 
-@pytest.mark.xfail(reason="names sealed by issue 9 sealing work", strict=False)
 @pytest.mark.parametrize("source", ["application logs", "spans", "kafka", "dead letters", "urls"])
 def test_no_name_or_email_in(evidence: Evidence, source: str) -> None:
     hits = find(name_needles(), evidence.sources[source])

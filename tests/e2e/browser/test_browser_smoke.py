@@ -22,7 +22,14 @@ from tests.e2e.browser import (
 
 pytestmark = pytest.mark.embedded
 
-PUBLIC_PAGES = ["/login", "/help", "/glossary", "/faq", "/customer-service"]
+PUBLIC_PAGES = [
+    "/login",
+    "/help",
+    "/glossary",
+    "/faq",
+    "/customer-service",
+    "/privacy/request",
+]
 
 
 def test_log_in_through_the_two_pages_then_log_out(live_portal: str, page: Page) -> None:

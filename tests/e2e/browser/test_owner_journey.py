@@ -31,6 +31,7 @@ PERSONAL_PAGES = [
     "/documents",
     "/documents/preferences",
     "/account/preferences",
+    "/account/privacy",
 ]
 
 
@@ -219,6 +220,7 @@ def test_a_new_owner_uses_every_screen_then_logs_out(live_portal: str, page: Pag
         ("/help", "19-help"),
         ("/customer-service", "20-customer-service"),
         ("/account/preferences", "21-language-date-format"),
+        ("/account/privacy", "22-privacy-rights"),
     ):
         page.goto(f"{base}{path}")
         screen(page, name)
@@ -253,6 +255,7 @@ def test_the_owner_pages_fit_a_phone_screen(live_portal: str, phone_page: Page) 
         "/claims/C000000102",
         "/documents",
         "/documents/preferences",
+        "/account/privacy",
     ):
         page.goto(f"{live_portal}{path}")
         check_page(page)
