@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from shared.contracts.envelope import ContractError, parse_event
+from shared.faults import crash_point, stall_point
 from shared.messaging.records import Delivery, RejectedMessage
 from shared.tracing import continued_span, traceparent_from_headers, tracer
 
@@ -131,6 +132,7 @@ class ConsumerCore:
         delivery = Delivery(
             topic, partition, offset, envelope, event, traceparent_from_headers(headers)
         )
+        await stall_point("consumer.stall")
         attempt = 0
         while True:
             try:
@@ -156,6 +158,7 @@ class ConsumerCore:
                     return
                 await asyncio.sleep(0.05 * attempt)
                 continue
+            crash_point("consumer.after_commit")
             if applied:
                 self.applied += 1
             else:

@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.eventstore import ServiceApplication, caused_by
+from shared.faults import crash_point
 from shared.messaging.records import Delivery
 from shared.tracing import tracer
 
@@ -89,6 +90,7 @@ class EventSourcedSink:
                 marker = ProcessedEvent(self.name, aggregate_id, version)
                 processing = ProcessingEvent(tracking=tracking)
                 processing.collect_events(*aggregates, marker)
+                crash_point("consumer.in_transaction")
                 try:
                     self.app._record(processing)
                 except IntegrityError:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from shared.faults import crash_point
 from shared.messaging.doorbell import Doorbell
 from shared.messaging.outbox import Outbox
 from shared.messaging.records import OutboundRecord
@@ -39,8 +40,10 @@ class Relay:
         if last == after:
             return 0
         if records:
+            crash_point("relay.before_publish")
             with publish_spans(records) as traced:  # `relay.publish <topic>` spans
                 await self.publisher.publish(traced)
+            crash_point("relay.after_publish")
         await asyncio.to_thread(self.outbox.record_position, self.name, last)
         return len(records)
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from shared.contracts.envelope import Envelope, IntegrationEvent
+from shared.faults import crash_point
 from shared.messaging.records import Delivery
 from shared.sqldb import create_tables
 from shared.tracing import tracer
@@ -89,6 +90,7 @@ class SqlSink:
             if fresh:
                 self._set_watermark(session, aggregate_id, envelope.aggregate_version, watermark)
             self._advance(session, delivery.topic, delivery.partition, delivery.offset, position)
+            crash_point("consumer.in_transaction")
             return fresh and projector is not None
 
     def _locked_position(self, session: Session, topic: str, partition: int) -> int | None:
