@@ -237,17 +237,29 @@ def relay_ops(outbox: Outbox, offsets: KafkaOffsets | None, reader: str = "kafka
     return Ops([collect], checks)
 
 
-def consumer_ops(core: ConsumerCore, offsets: KafkaOffsets) -> Ops:
-    """A consumer group member: position, head and lag per topic-partition."""
+def consumer_ops(
+    core: ConsumerCore, offsets: KafkaOffsets, watchdog_restarts: Callable[[], int] | None = None
+) -> Ops:
+    """A consumer group member: position, head and lag per topic-partition, and how often its
+    watchdog restarted it (`shared/messaging/watchdog.py`) when `watchdog_restarts` is given."""
 
     async def collect(now: datetime) -> list[Metric]:
         return consumer_metrics(core.name, await offsets.progress(core), now, core)
 
+    collectors: list[Collector] = [collect]
+    if (count := watchdog_restarts) is not None:
+
+        async def restarts(now: datetime) -> list[Metric]:
+            text = "Restarts of a stuck consumer by its watchdog."
+            total = Metric("worksite_consumer_watchdog_restarts_total", text, "counter")
+            return [total.add(count(), group=core.name)]
+
+        collectors.append(restarts)
     checks: dict[str, Check] = {
         "database": database_check(lambda: core.sink.position(core.topics[0], 0)),
         "broker": offsets.ping,
     }
-    return Ops([collect], checks)
+    return Ops(collectors, checks)
 
 
 def inprocess_ops(delivery: InProcessDelivery) -> Ops:

@@ -27,6 +27,12 @@ from shared.messaging.kafka import (
 )
 from shared.messaging.outbox import Outbox
 from shared.messaging.relay import Relay
+from shared.messaging.watchdog import (
+    DEFAULT_INTERVAL,
+    DEFAULT_STALL_SECONDS,
+    RestartableBroker,
+    kafka_watchdog,
+)
 from shared.metrics import persist_progress
 from shared.ops import KafkaOffsets, Ops, OpsServer, add_ops_routes, consumer_ops, relay_ops
 from shared.settings import Settings
@@ -85,24 +91,45 @@ async def run_consumer(
     stop: asyncio.Event | None = None,
     ops_port: int | None = None,
     ops_host: str = "127.0.0.1",
+    stall_seconds: float | None = None,
+    watchdog_interval: float | None = None,
 ) -> None:
-    """Run one consumer group member until stopped (group id: the consumer's name)."""
+    """Run one consumer group member until stopped (group id: the consumer's name).
+
+    A watchdog (`shared/messaging/watchdog.py`) restarts its Kafka consumer when it is stuck:
+    partitions assigned, lag > 0 and no progress for `stall_seconds` (env
+    `CONSUMER_STALL_SECONDS`, default 30; 0 turns the watchdog off), checked every
+    `watchdog_interval` seconds (env `CONSUMER_WATCHDOG_INTERVAL`, default 5)."""
     stop = stop or stop_on_signals()
+    if stall_seconds is None:
+        stall_seconds = float(os.environ.get("CONSUMER_STALL_SECONDS") or DEFAULT_STALL_SECONDS)
+    if watchdog_interval is None:
+        watchdog_interval = float(os.environ.get("CONSUMER_WATCHDOG_INTERVAL") or DEFAULT_INTERVAL)
     topics = core.topics + [dead_letter_topic(t) for t in core.topics]
     await ensure_topics(bootstrap, topics)
     publisher = KafkaPublisher(bootstrap)
     await publisher.start()
     core.dead_letters = KafkaDeadLetters(publisher)
-    broker = build_kafka_consumer(bootstrap, core, group_id=group_id or core.name)
+    group = group_id or core.name
+    broker = RestartableBroker(lambda: build_kafka_consumer(bootstrap, core, group), core.name)
     offsets = KafkaOffsets(bootstrap)
+    watchdog = kafka_watchdog(core, offsets, broker, stall_seconds, watchdog_interval)
     progress = asyncio.create_task(persist_progress([core], stop))
+    watching: asyncio.Task | None = None
     try:
         await offsets.start()
         await broker.start()
+        if stall_seconds > 0:
+            watching = asyncio.create_task(watchdog.run(stop))
         log.info("consumer %s started on %s", core.name, core.topics)
-        async with serving_ops(lambda: consumer_ops(core, offsets), ops_host, ops_port):
+        async with serving_ops(
+            lambda: consumer_ops(core, offsets, lambda: watchdog.restarts), ops_host, ops_port
+        ):
             await stop.wait()
     finally:
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
         await broker.stop()
         stop.set()
         await asyncio.gather(progress, return_exceptions=True)
