@@ -1,26 +1,43 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka (KRaft, combined broker+controller) built from Maven Central jars.
 #
-# Usage: deploy/kafka/kafka.sh fetch|start|stop|status|restart
+# Usage: deploy/kafka/kafka.sh fetch|start|stop|status|restart|kill
 #
-#   fetch    copy the broker jars (deploy/kafka/pom.xml) into var/kafka/libs (once; marker file)
-#   start    fetch if needed, render var/kafka/server.properties, format storage once,
-#            start the broker in the background and wait until it serves; no-op if running.
-#            Last stdout line: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>
+#   fetch    copy the broker jars (deploy/kafka/pom.xml) into <repo>/var/kafka/libs (once;
+#            marker file)
+#   start    fetch if needed, render <state>/server.properties, format storage once,
+#            start the broker in the background and wait until it serves on KAFKA_PORT;
+#            no-op if running.
+#            Last stdout line: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>, where <port> is the
+#            broker's real listener port (KAFKA_PORT, or the running broker's), never the
+#            advertised one: a client bootstraps there directly, then the metadata sends it to
+#            127.0.0.1:<advertised port> for everything else.
 #   stop     SIGTERM, wait up to 30 s, then SIGKILL
+#   restart  stop, then start
+#   kill     SIGKILL the broker at once (fault injection; an unclean shutdown that the next
+#            start recovers from) and remove the pid file; no-op if not running
 #   status   exit 0 if the broker is running
 #
 # Environment: KAFKA_PORT (default 19092), KAFKA_CONTROLLER_PORT (default 19093),
-#              KAFKA_NUM_PARTITIONS (default 3), JAVA_HOME (optional; otherwise java on PATH).
-# State (all under <repo>/var/kafka): libs/, data/, logs/, server.properties, cluster.id, kafka.pid
+#              KAFKA_ADVERTISED_PORT (default KAFKA_PORT): the port written in
+#                advertised.listeners, e.g. a TCP proxy in front of the broker (bench/chaos);
+#                the proxy must forward to KAFKA_PORT, and need not be up for the broker to start,
+#              KAFKA_NUM_PARTITIONS (default 3), JAVA_HOME (optional; otherwise java on PATH),
+#              KAFKA_STATE_DIR (default <repo>/var/kafka): one broker's state: data/, logs/,
+#                server.properties, cluster.id, kafka.pid, .lock. Several brokers with distinct
+#                state dirs and ports can run side by side; they share the jars in
+#                <repo>/var/kafka/libs (fetched once, under <repo>/var/kafka/.fetch.lock).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
 VAR_DIR=$REPO_ROOT/var
-KAFKA_VAR=$VAR_DIR/kafka
-LIBS_DIR=$KAFKA_VAR/libs
+SHARED_DIR=$VAR_DIR/kafka  # the jars, shared by every state dir
+LIBS_DIR=$SHARED_DIR/libs
 LIBS_MARKER=$LIBS_DIR/.fetch-complete
+KAFKA_VAR=${KAFKA_STATE_DIR:-$SHARED_DIR}
+[[ $KAFKA_VAR == /* ]] || KAFKA_VAR=$PWD/$KAFKA_VAR
+KAFKA_VAR=${KAFKA_VAR%/}
 DATA_DIR=$KAFKA_VAR/data
 LOG_DIR=$KAFKA_VAR/logs
 PROPS=$KAFKA_VAR/server.properties
@@ -33,9 +50,11 @@ LOG4J_CONF=$SCRIPT_DIR/log4j2.properties
 
 KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+KAFKA_ADVERTISED_PORT=${KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}
 KAFKA_NUM_PARTITIONS=${KAFKA_NUM_PARTITIONS:-3}
 START_TIMEOUT=90
 STOP_TIMEOUT=30
+KILL_TIMEOUT=10
 DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
 die() { echo "kafka.sh: error: $*" >&2; exit 1; }
@@ -45,7 +64,8 @@ ensure_var() {
   mkdir -p "$KAFKA_VAR" "$LOG_DIR"
 }
 
-# Serialise concurrent invocations (e.g. parallel test sessions). fd 9 must not leak into the broker.
+# Serialise concurrent invocations on one state dir (e.g. parallel test sessions).
+# fd 9 must not leak into the broker.
 LOCKED=""
 lock() {
   [[ -z $LOCKED ]] || return 0
@@ -53,6 +73,15 @@ lock() {
   flock -w 180 9 || die "timed out waiting for the lock $KAFKA_VAR/.lock"
   LOCKED=1
 }
+
+# Serialise fetches into the shared libs dir across all state dirs (fd 8, released after the
+# fetch). Always taken after lock(), never before it, so the two locks cannot deadlock.
+fetch_lock() {
+  mkdir -p "$SHARED_DIR"
+  exec 8>"$SHARED_DIR/.fetch.lock"
+  flock -w 600 8 || die "timed out waiting for the lock $SHARED_DIR/.fetch.lock"
+}
+fetch_unlock() { exec 8>&-; }
 
 check_port_number() {
   if ! [[ $2 =~ ^[1-9][0-9]{0,4}$ ]] || (($2 > 65535)); then
@@ -90,11 +119,14 @@ libs_complete() {
 
 cmd_fetch() {
   ensure_var
-  lock
-  libs_complete && return 0
+  fetch_lock
+  if libs_complete; then
+    fetch_unlock
+    return 0
+  fi
   command -v mvn >/dev/null 2>&1 || die "mvn not found (install Maven: apt-get install -y maven)"
-  local tmp=$KAFKA_VAR/libs.tmp.$$ fetch_log=$LOG_DIR/fetch.log
-  rm -rf "$KAFKA_VAR"/libs.tmp.*  # leftovers of interrupted fetches (we hold the lock)
+  local tmp=$SHARED_DIR/libs.tmp.$$ fetch_log=$LOG_DIR/fetch.log
+  rm -rf "$SHARED_DIR"/libs.tmp.*  # leftovers of interrupted fetches (we hold the fetch lock)
   # Maven 3.8 prints stray ANSI reset codes even with -B -q, so keep its output in a log.
   if ! mvn -B -q -f "$POM" "$DEPENDENCY_PLUGIN:copy-dependencies" \
       -DoutputDirectory="$tmp" -DincludeScope=runtime >"$fetch_log" 2>&1; then
@@ -109,6 +141,7 @@ cmd_fetch() {
   } >"$tmp/.fetch-complete"
   rm -rf "$LIBS_DIR"
   mv -T "$tmp" "$LIBS_DIR"
+  fetch_unlock
 }
 
 # ---------------------------------------------------------------- process helpers
@@ -148,7 +181,11 @@ port_owner() {
   ss -Hltnp "( sport = :$1 )" 2>/dev/null | head -n 3
 }
 
-running_port() { sed -n 's|^advertised\.listeners=PLAINTEXT://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$PROPS" 2>/dev/null; }
+# The running broker's real PLAINTEXT listener port, and the port it advertises to clients.
+running_port() { sed -n 's|^listeners=PLAINTEXT://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$PROPS" 2>/dev/null; }
+running_advertised_port() {
+  sed -n 's|^advertised\.listeners=PLAINTEXT://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$PROPS" 2>/dev/null
+}
 
 # ---------------------------------------------------------------- start
 
@@ -157,6 +194,7 @@ sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
 render_config() {
   local tmp=$PROPS.tmp.$$
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+      -e "s|@KAFKA_ADVERTISED_PORT@|$KAFKA_ADVERTISED_PORT|g" \
       -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@KAFKA_NUM_PARTITIONS@|$KAFKA_NUM_PARTITIONS|g" \
       -e "s|@KAFKA_DATA_DIR@|$(sed_escape "$DATA_DIR")|g" \
@@ -196,17 +234,24 @@ format_storage() {
 cmd_start() {
   check_port_number KAFKA_PORT "$KAFKA_PORT"
   check_port_number KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
+  check_port_number KAFKA_ADVERTISED_PORT "$KAFKA_ADVERTISED_PORT"
   [[ $KAFKA_PORT != "$KAFKA_CONTROLLER_PORT" ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ"
+  [[ $KAFKA_ADVERTISED_PORT != "$KAFKA_CONTROLLER_PORT" ]] ||
+    die "KAFKA_ADVERTISED_PORT and KAFKA_CONTROLLER_PORT must differ"
   [[ $KAFKA_NUM_PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "KAFKA_NUM_PARTITIONS must be a positive integer, got '$KAFKA_NUM_PARTITIONS'"
   ensure_var
   lock
 
-  local pid port
+  local pid port advertised
   if pid=$(running_pid); then
     port=$(running_port)
-    [[ -n $port ]] || die "broker is running (pid $pid) but $PROPS has no advertised listener"
+    advertised=$(running_advertised_port)
+    [[ -n $port ]] || die "broker is running (pid $pid) but $PROPS has no PLAINTEXT listener"
+    [[ -n $advertised ]] || die "broker is running (pid $pid) but $PROPS has no advertised listener"
     [[ $port == "$KAFKA_PORT" ]] ||
       warn "broker already running on port $port (pid $pid); KAFKA_PORT=$KAFKA_PORT ignored, stop it first to change"
+    [[ $advertised == "$KAFKA_ADVERTISED_PORT" || $port != "$KAFKA_PORT" ]] ||
+      warn "broker already running and advertising port $advertised (pid $pid); KAFKA_ADVERTISED_PORT=$KAFKA_ADVERTISED_PORT ignored, stop it first to change"
     echo "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$port"
     return 0
   fi
@@ -230,7 +275,7 @@ cmd_start() {
   : >"$CONSOLE_LOG"
   (
     cd "$KAFKA_VAR"
-    exec 9>&-
+    exec 9>&- 8>&-
     exec setsid "${JAVA_CMD[@]}" -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
       kafka.Kafka "$PROPS" </dev/null >>"$CONSOLE_LOG" 2>&1
@@ -282,10 +327,34 @@ cmd_stop() {
   rm -f "$PID_FILE"
 }
 
-cmd_status() {
+# SIGKILL, no grace period: the broker dies mid-write like on a power cut (fault injection).
+cmd_kill() {
+  ensure_var
+  lock
   local pid
+  if ! pid=$(running_pid); then
+    rm -f "$PID_FILE"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + KILL_TIMEOUT))
+  while pid_alive "$pid"; do
+    ((SECONDS < deadline)) || die "broker (pid $pid) still alive ${KILL_TIMEOUT}s after SIGKILL"
+    sleep 0.1
+  done
+  rm -f "$PID_FILE"
+}
+
+cmd_status() {
+  local pid port advertised
   if pid=$(running_pid); then
-    echo "kafka: running (pid $pid) on 127.0.0.1:$(running_port)"
+    port=$(running_port)
+    advertised=$(running_advertised_port)
+    if [[ $advertised == "$port" ]]; then
+      echo "kafka: running (pid $pid) on 127.0.0.1:$port"
+    else
+      echo "kafka: running (pid $pid) on 127.0.0.1:$port, advertising 127.0.0.1:$advertised"
+    fi
     return 0
   fi
   echo "kafka: not running"
@@ -302,6 +371,7 @@ case ${1:-} in
   start) cmd_start ;;
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
+  kill) cmd_kill ;;
   status) cmd_status ;;
   *) usage ;;
 esac

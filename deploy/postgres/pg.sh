@@ -1,37 +1,51 @@
 #!/usr/bin/env bash
 # Private local PostgreSQL cluster for development and integration tests.
 #
-# Usage: deploy/postgres/pg.sh start|stop|status|restart|createdb NAME
+# Usage: deploy/postgres/pg.sh start|stop|status|restart|kill|createdb NAME
 #
-#   start          install PostgreSQL with apt-get if missing, initdb var/pg/data once, start it
-#                  (pg_ctl -w) and create the service databases if missing; if already running,
-#                  only ensure the databases.
+#   start          install PostgreSQL with apt-get if missing, initdb <state>/data once, start it
+#                  (pg_ctl -w; after a crash or `kill` this runs crash recovery) and create the
+#                  service databases if missing; if already running, only ensure the databases.
 #                  Last stdout line: DATABASE_URL=postgresql://postgres@127.0.0.1:<port>/postgres
 #   stop           pg_ctl stop -m fast
+#   restart        stop (-m fast), then start (PG_PORT and the local settings are re-applied)
+#   kill           SIGKILL the postmaster and all its children at once (fault injection, like a
+#                  power cut), then remove its lock files (postmaster.pid, run/.s.PGSQL.*.lock):
+#                  a killed postmaster that init has not reaped yet is a zombie, which pg_ctl
+#                  and PostgreSQL take for a live server. No-op if not running. The next start
+#                  runs crash recovery.
 #   status         exit 0 if the cluster is running
 #   createdb NAME  create database NAME if missing (server must be running);
 #                  prints DATABASE_URL=postgresql://postgres@127.0.0.1:<port>/NAME
 #
-# Environment: PG_PORT (default 15432), PG_OS_USER (default portalpg).
+# Environment: PG_PORT (default 15432), PG_OS_USER (default portalpg),
+#              PG_STATE_DIR (default <repo>/var/pg): the directory of one cluster, see below.
+#                Several clusters with distinct state dirs and ports can run side by side.
 #
 # PostgreSQL refuses to run as root, so the cluster is owned and run by an unprivileged system
 # user (created with useradd if missing) via runuser. That user must be able to traverse every
-# directory above <repo>/var/pg; missing o+x bits on ancestor directories are added (a note is
-# printed on stderr when that happens). Layout (all under <repo>/var/pg, owned by that user):
+# directory above the state dir; missing o+x bits on ancestor directories are added (a note is
+# printed on stderr when that happens). Layout (all under the state dir, owned by that user):
 #   data/           the cluster (trust auth for local and loopback connections, user postgres,
 #                   UTF8, C locale); data/portal-local.conf is rewritten at every start
 #   run/            unix socket directory (omitted when the socket path would be too long)
 #   postgres.log    server log
+# Concurrent invocations on one state dir are serialised by the lock file .<name>.lock next to
+# it (default <repo>/var/.pg.lock).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
-VAR_DIR=$REPO_ROOT/var
-PG_VAR=$VAR_DIR/pg
+PG_VAR=${PG_STATE_DIR:-$REPO_ROOT/var/pg}
+[[ $PG_VAR == /* ]] || PG_VAR=$PWD/$PG_VAR
+PG_VAR=${PG_VAR%/}
+[[ -n $PG_VAR ]] || { echo "pg.sh: error: PG_STATE_DIR must not be /" >&2; exit 1; }
+VAR_DIR=$(dirname -- "$PG_VAR")  # the state dir's parent (default <repo>/var)
 DATA_DIR=$PG_VAR/data
 RUN_DIR=$PG_VAR/run
 PG_LOG=$PG_VAR/postgres.log
-LOCK_FILE=$VAR_DIR/.pg.lock
+LOCK_FILE=$VAR_DIR/.$(basename -- "$PG_VAR").lock
+KILL_TIMEOUT=10
 
 PG_PORT=${PG_PORT:-15432}
 PG_OS_USER=${PG_OS_USER:-portalpg}
@@ -277,6 +291,65 @@ cmd_stop() {
   fi
 }
 
+# Prints the postmaster's pid if postmaster.pid names a live postmaster of this data dir.
+postmaster_pid() {
+  local pid
+  pid=$(head -n1 "$DATA_DIR/postmaster.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" || return 1
+  # Guard against pid reuse: the command line must be a postgres server on our data dir.
+  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$DATA_DIR" || return 1
+  echo "$pid"
+}
+
+# 0 if the process exists and is not a zombie.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z && $state != X ]]
+}
+
+# Pids of the direct children of $1 (the postmaster's backends and auxiliary processes).
+child_pids() {
+  local stat
+  for stat in /proc/[0-9]*/stat; do
+    # Fields after the command name (which may contain spaces): state ppid ...
+    [[ $(sed -n 's/^.*) [A-Za-z] \([0-9]*\) .*/\1/p' "$stat" 2>/dev/null) == "$1" ]] || continue
+    stat=${stat#/proc/}
+    echo "${stat%/stat}"
+  done
+}
+
+cmd_kill() {
+  need_root
+  ensure_var
+  lock
+  local pid children child
+  pid=$(postmaster_pid) || return 0
+  # Freeze the postmaster first so that it cannot fork a new backend between listing its
+  # children and killing it; every child is killed too (orphaned backends would otherwise keep
+  # the old shared memory attached and block the next start).
+  kill -STOP "$pid" 2>/dev/null || true
+  children=$(child_pids "$pid")
+  kill -KILL "$pid" 2>/dev/null || true
+  for child in $children; do kill -KILL "$child" 2>/dev/null || true; done
+  local deadline=$((SECONDS + KILL_TIMEOUT))
+  for child in "$pid" $children; do
+    while alive "$child"; do
+      ((SECONDS < deadline)) || die "process $child still alive ${KILL_TIMEOUT}s after SIGKILL"
+      sleep 0.1
+    done
+  done
+  # All dead (at most zombies). The next postmaster finds and recycles the old shared memory
+  # segment by its key, which derives from the data directory, not from postmaster.pid.
+  local file
+  for file in "$DATA_DIR/postmaster.pid" "$RUN_DIR"/.s.PGSQL.*.lock; do
+    [[ -f $file && $(head -n1 "$file" 2>/dev/null) == "$pid" ]] && rm -f "$file"
+  done
+  return 0
+}
+
 cmd_status() {
   if find_pg_bin && id -u "$PG_OS_USER" >/dev/null 2>&1 && pg_running; then
     echo "postgres: running (pid $(head -n1 "$DATA_DIR/postmaster.pid")) on 127.0.0.1:$(running_port)"
@@ -310,6 +383,7 @@ case ${1:-} in
   start) cmd_start ;;
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
+  kill) cmd_kill ;;
   status) cmd_status ;;
   createdb) shift; cmd_createdb "$@" ;;
   *) usage ;;
