@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -105,3 +110,19 @@ def add_missing_columns(metadata: MetaData, engine: Engine) -> list[str]:
                 )
                 added.append(f"{table.name}.{column.name}")
     return added
+
+
+async def in_thread(engine: Engine, read: Callable[..., T], *args: Any) -> T:
+    """`read(session, *args)` in a worker thread with a session of its own.
+
+    Async handlers must never wait for a pooled connection on the event loop: with the pool
+    exhausted, the loop would block, the sessions that hold the connections could not be
+    closed (their clean-up runs through the loop) and every request would stall until the
+    pool's timeout.
+    """
+
+    def run() -> T:
+        with Session(engine) as s:
+            return read(s, *args)
+
+    return await asyncio.to_thread(run)

@@ -27,6 +27,7 @@ from services.portal.readmodels import (
     PortalSessionView,
     PortalUserView,
 )
+from shared.sqldb import in_thread
 
 
 @dataclass
@@ -170,9 +171,12 @@ async def set_delivery_preferences(
         by_certificate.setdefault(number, []).append(
             {"document_type": document_type, "method": method, "emails": list(emails)}
         )
-    with Session(engine) as s:
+
+    def owned(s: Session) -> None:
         for number in by_certificate:
             queries.owned_certificate(s, number, party_id)
+
+    await in_thread(engine, owned)
     for number, preferences in by_certificate.items():
         answer = await gateway.send(
             "documents",
@@ -206,22 +210,25 @@ async def open_document(
 ) -> OpenedDocument:
     """The document's PDF; opening it records DocumentOpened (bold → normal in My Documents).
     A document that is not the owner's, or belongs to a claim they may not see, is 404."""
-    with Session(engine) as s:
-        row = queries.owned_document(s, document_id, party_id, claim_documents)
-        file_name = f"{row.document_type}-{row.certificate_number}-{row.created_on}.pdf"
+    row = await in_thread(engine, queries.owned_document, document_id, party_id, claim_documents)
+    file_name = f"{row.document_type}-{row.certificate_number}-{row.created_on}.pdf"
     path = f"/documents/{document_id}/content?owner_party_id={party_id}"
     content = _accepted(await gateway.send("documents", "GET", path), 200)
-    opened = await gateway.send(
-        "documents", "POST", f"/documents/{document_id}/opened", {"owner_party_id": party_id}
+    # Opening is a command: if documents cannot record it, the owner gets the error and tries
+    # again, rather than a PDF whose opening is lost (the document would stay "unopened").
+    _accepted(
+        await gateway.send(
+            "documents", "POST", f"/documents/{document_id}/opened", {"owner_party_id": party_id}
+        ),
+        204,
     )
-    if opened.status_code == 204:
 
-        def marked() -> bool:
-            with Session(engine) as s:
-                view = s.get(DocumentView, document_id)
-                return view is not None and view.opened_at is not None
+    def marked() -> bool:
+        with Session(engine) as s:
+            view = s.get(DocumentView, document_id)
+            return view is not None and view.opened_at is not None
 
-        await read_your_write(marked)
+    await read_your_write(marked)
     return OpenedDocument(content.content, file_name)
 
 

@@ -20,8 +20,11 @@ def session(request: Request) -> Iterator[Session]:
         yield s
 
 
-def signed_in(request: Request, s: Annotated[Session, Depends(session)]) -> SignedInOwner:
-    return owner_for_token(s, presented_token(request))
+def signed_in(request: Request) -> SignedInOwner:
+    """The owner of the request's token, read in a session of its own that is closed at once:
+    a route that then waits on another service holds no database connection meanwhile."""
+    with Session(request.app.state.engine) as s:
+        return owner_for_token(s, presented_token(request))
 
 
 def certificate_number(number: Annotated[str, Path(description="up to 10 digits")]) -> str:

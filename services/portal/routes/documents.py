@@ -19,6 +19,7 @@ from services.portal.routes.common import Db, Owner, unprocessable
 from shared.clock import Clock
 from shared.contracts.documents import DeliveryMethod, DocumentType
 from shared.contracts.types import CertificateNumber, pad_certificate_number
+from shared.sqldb import in_thread
 
 
 class PreferenceIn(BaseModel):
@@ -105,13 +106,11 @@ def document_routes(
             owner.party_id,
             [(p.certificate_number, p.document_type, p.method, p.emails) for p in wanted],
         )
-        with Session(engine) as s:
-            return queries.preferences(s, owner.party_id)
+        return await in_thread(engine, queries.preferences, owner.party_id)
 
     @router.get("/documents/{document_id}")
     async def document(document_id: str, owner: Owner) -> Response:
-        with Session(engine) as s:
-            claim_docs = claim_documents(s, owner.party_id)
+        claim_docs = await in_thread(engine, claim_documents, owner.party_id)
         opened = await owner_commands.open_document(
             engine, gateway, owner.party_id, document_id, claim_docs
         )

@@ -4,6 +4,7 @@ headers, CSRF, and HTML error pages for every path outside /api and /backoffice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
@@ -50,10 +51,11 @@ def _owner_if_any(request: Request) -> SignedInOwner | None:
         return None
 
 
-def error_page(request: Request, status: int) -> Response:
+async def error_page(request: Request, status: int) -> Response:
     title, message = _ERROR_PAGES.get(status, ("Something went wrong", "Please try again."))
     context = {"title": title, "message": message}
-    return render(request, "error.html", context, owner=_owner_if_any(request), status=status)
+    owner = await asyncio.to_thread(_owner_if_any, request)  # never on the event loop
+    return render(request, "error.html", context, owner=owner, status=status)
 
 
 def install_web(app: FastAPI, context: WebContext, csrf_secret: bytes) -> None:
@@ -69,7 +71,7 @@ def install_web(app: FastAPI, context: WebContext, csrf_secret: bytes) -> None:
 
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, _: CsrfRejected) -> Response:
-        return error_page(request, 403)
+        return await error_page(request, 403)
 
     def html_or(kind: type[Exception] | int, status: int) -> None:
         """Pages get an HTML error page; the API keeps its own (JSON) handler."""
@@ -79,7 +81,7 @@ def install_web(app: FastAPI, context: WebContext, csrf_secret: bytes) -> None:
             if not is_page(request):
                 return await api_handler(request, exc)
             code = getattr(exc, "status_code", None) or getattr(exc, "status", None) or status
-            return error_page(request, int(code))
+            return await error_page(request, int(code))
 
         app.add_exception_handler(kind, handler)
 

@@ -38,9 +38,14 @@ def login_url(next_path: str | None = None) -> str:
     return f"/login?next={quote(next_path, safe='/')}"
 
 
-def page_owner(request: Request, s: Db) -> SignedInOwner:
-    try:
+def _owner(request: Request) -> SignedInOwner:
+    with Session(request.app.state.engine) as s:  # closed at once (see routes.common)
         return owner_for_token(s, presented_token(request))
+
+
+def page_owner(request: Request) -> SignedInOwner:
+    try:
+        return _owner(request)
     except NotSignedIn:
         path = request.url.path
         if request.method == "GET" and request.url.query:
@@ -48,9 +53,9 @@ def page_owner(request: Request, s: Db) -> SignedInOwner:
         raise LoginRequired(path) from None
 
 
-def optional_owner(request: Request, s: Db) -> SignedInOwner | None:
+def optional_owner(request: Request) -> SignedInOwner | None:
     try:
-        return owner_for_token(s, presented_token(request))
+        return _owner(request)
     except NotSignedIn:
         return None
 

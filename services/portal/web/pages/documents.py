@@ -30,6 +30,7 @@ from services.portal.web.pages.delivery_form import (
 )
 from services.portal.web.rendering import render
 from shared.contracts.types import pad_certificate_number
+from shared.sqldb import in_thread
 
 DOCUMENTS_CRUMBS = [("My Workspace", "/my-insurance"), ("My Documents", "/documents")]
 NOTICES = {
@@ -131,8 +132,7 @@ def routes(web: WebContext) -> APIRouter:
 
     @router.post("/documents/preferences")
     async def save_preferences(request: Request, owner: PageOwner, form: Form) -> Response:
-        with Session(web.engine) as s:
-            current = queries.preferences(s, owner.party_id)
+        current = await in_thread(web.engine, queries.preferences, owner.party_id)
         forms = posted_forms(current, form)
         errors = validate(forms)
         if errors:
@@ -183,8 +183,7 @@ def routes(web: WebContext) -> APIRouter:
 
     @router.get("/documents/{document_id}/pdf")
     async def open_document(document_id: str, owner: PageOwner) -> Response:
-        with Session(web.engine) as s:
-            visible = claim_documents(s, owner.party_id)
+        visible = await in_thread(web.engine, claim_documents, owner.party_id)
         opened = await owner_commands.open_document(
             web.engine, web.gateway, owner.party_id, document_id[:64], visible
         )
