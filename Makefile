@@ -5,7 +5,7 @@ VENV := .venv
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run seed test test-unit up down bench lint format clean venv docs
+.PHONY: run seed test test-unit up down bench chaos lint format clean venv docs
 
 venv: $(STAMP)
 
@@ -40,6 +40,11 @@ down:
 
 bench: venv
 	deploy/bench.sh
+
+## Faults (kill -9, broker and database restarts, dropped connections, redelivery, poison) under
+## a workload, then the invariants and a load test: bench/chaos.json (about 40 minutes).
+chaos: venv
+	deploy/chaos.sh --profile full
 
 ## The AsyncAPI document of the integration events (docs/asyncapi.json and .yaml).
 docs: venv
