@@ -35,6 +35,7 @@ from services.portal.readmodels import (
     PortalUserView,
 )
 from shared.privacy_catalog import categories_answer
+from shared.sqldb import in_thread
 
 OpenSealed = Callable[[str], str | None]
 EVERYTHING = 1_000_000  # a page size that holds every row of one person
@@ -263,10 +264,14 @@ async def build_export(
     """The whole answer, JSON-ready. `token`: the signed-in owner's session (the portal);
     the back office asks identity without one. `require_person`: raise PersonNotFound when
     nothing at all is held about the party (the back office's typo guard)."""
-    with Session(engine) as s:
+
+    def read(s: Session) -> tuple[dict[str, Any], list[str], bool]:
         pieces = read_model_pieces(s, party_id, open_sealed, today, now)
         account_ids = accounts_of(s, party_id)
-        known = s.get(OwnerProfileView, party_id) is not None or bool(account_ids)
+        return pieces, account_ids, s.get(OwnerProfileView, party_id) is not None
+
+    pieces, account_ids, profiled = await in_thread(engine, read)
+    known = profiled or bool(account_ids)
     if require_person and not known and not pieces["certificates"]:
         raise PersonNotFound(f"nothing is held about party {party_id}")
     found = [a for a in [await account(gateway, i, token) for i in account_ids] if a]

@@ -3,7 +3,9 @@ certificate number of a path, and relaying another service's answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
@@ -14,10 +16,23 @@ from services.portal import queries
 from services.portal.auth import SignedInOwner, owner_for_token, presented_token
 from shared.contracts.types import pad_certificate_number
 
+# Closing a session only gives its connection back: it never waits for the pool, so threads of
+# its own can always run it (see `session`).
+_CLOSER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="session-close")
 
-def session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as s:
+
+async def session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, closed (its connection back in the pool) on threads kept for
+    that alone. Closed on the worker threads the sync handlers run on (or asyncio's default
+    executor, where `read_your_write` and `in_thread` open sessions), it would deadlock once
+    every such thread waits for a pooled connection: the sessions holding the connections
+    could never be closed, and every request stalled until the pool's 30 s timeout (50 owners
+    at once did that under `make chaos`'s load test)."""
+    s = Session(request.app.state.engine)
+    try:
         yield s
+    finally:
+        await asyncio.get_running_loop().run_in_executor(_CLOSER, s.close)
 
 
 def signed_in(request: Request) -> SignedInOwner:

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from services.portal import owner_commands, queries
 from services.portal.gateway import CommandGateway
 from services.portal.routes.common import Db, Number, Owner, unprocessable
 from shared.clock import Clock
 from shared.contracts.policy import ContactInformation
+from shared.sqldb import in_thread
 
 
 def insurance_routes(
@@ -69,7 +69,6 @@ def insurance_routes(
     async def put_profile(owner: Owner, contact: ContactInformation) -> queries.Profile:
         new_contact = contact.model_dump(mode="json")
         await owner_commands.update_contact(engine, gateway, owner.party_id, new_contact)
-        with Session(engine) as s:
-            return queries.profile(s, owner.party_id, open_sealed)
+        return await in_thread(engine, queries.profile, owner.party_id, open_sealed)
 
     return router

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from services.portal import owner_commands
 from services.portal.auth import clear_session_cookie, presented_token
@@ -33,6 +32,7 @@ from services.portal.queries.privacy import (
 )
 from services.portal.routes.common import Db, Owner, unprocessable
 from shared.clock import Clock
+from shared.sqldb import in_thread
 
 EXPORT_PATH = "/api/privacy/export"
 CONFIRM_DELETE = (
@@ -77,8 +77,7 @@ def privacy_routes(
             )
             clear_session_cookie(response)
             return response
-        with Session(engine) as s:
-            listed = privacy_request(s, str(answer.get("request_id", "")))
+        listed = await in_thread(engine, privacy_request, str(answer.get("request_id", "")))
         content = {
             "request": listed.model_dump(mode="json") if listed else answer,
             "export": EXPORT_PATH,
@@ -87,8 +86,7 @@ def privacy_routes(
 
     @router.get(EXPORT_PATH.removeprefix("/api"))
     async def export(request: Request, owner: Owner) -> JSONResponse:
-        with Session(engine) as s:
-            answered = answered_request_to_know(s, owner.party_id)
+        answered = await in_thread(engine, answered_request_to_know, owner.party_id)
         if answered is None:
             return JSONResponse(status_code=409, content={"detail": KNOW_FIRST})
         content = await build_export(

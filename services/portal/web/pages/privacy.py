@@ -11,6 +11,7 @@ never written back into the form.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -203,8 +204,13 @@ def routes(web: WebContext) -> APIRouter:
                 web.engine, web.gateway, presented_token(request) or "", owner.account_id, "know"
             )
         except CommandRefused as refused:
-            return account_page(
-                request, owner, s, refused.status, message=refused.detail or "Please try again."
+            return await asyncio.to_thread(
+                account_page,
+                request,
+                owner,
+                s,
+                refused.status,
+                message=refused.detail or "Please try again.",
             )
         return RedirectResponse("/account/privacy?done=know", status_code=303)
 
@@ -212,14 +218,19 @@ def routes(web: WebContext) -> APIRouter:
     async def delete(request: Request, owner: PageOwner, s: Db, form: Form) -> Response:
         if text(form, "confirm", 10) != "yes":
             errors = {"confirm": CONFIRM_DELETE}
-            return account_page(request, owner, s, 422, errors=errors)
+            return await asyncio.to_thread(account_page, request, owner, s, 422, errors=errors)
         try:
             await owner_commands.request_privacy(
                 web.engine, web.gateway, presented_token(request) or "", owner.account_id, "delete"
             )
         except CommandRefused as refused:
-            return account_page(
-                request, owner, s, refused.status, message=refused.detail or "Please try again."
+            return await asyncio.to_thread(
+                account_page,
+                request,
+                owner,
+                s,
+                refused.status,
+                message=refused.detail or "Please try again.",
             )
         response = RedirectResponse("/login?done=deleted", status_code=303)
         clear_session_cookie(response)

@@ -9,6 +9,7 @@ an error.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -196,7 +197,9 @@ def routes(web: WebContext) -> APIRouter:
             errors = {**validation_errors(exc, street_ids, email_ids), **errors}
         if errors:
             message = "Please correct the fields below."
-            return page(request, owner, s, values, errors, message, status=422)
+            return await asyncio.to_thread(
+                page, request, owner, s, values, errors, message, status=422
+            )
         try:
             await owner_commands.update_contact(
                 web.engine, web.gateway, owner.party_id, checked.model_dump(mode="json")
@@ -207,7 +210,9 @@ def routes(web: WebContext) -> APIRouter:
             }
             message = "Your changes could not be saved." if errors else refused.detail
             status = refused.status if 400 <= refused.status < 500 else 422
-            return page(request, owner, s, values, errors, message or None, status=status)
+            return await asyncio.to_thread(
+                page, request, owner, s, values, errors, message or None, status=status
+            )
         return RedirectResponse("/profile?done=saved", status_code=303)
 
     return router
