@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Table, delete, event, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import func
 
 from services.portal import projections
@@ -35,6 +38,7 @@ from shared.messaging.sql_sink import aggregate_watermarks, tracking_metadata
 from shared.sqldb import make_engine
 
 SHADOW_SCHEMA = "portal_rebuild"
+LOCK_ATTEMPTS = 5
 ALL = "all"
 
 
@@ -167,15 +171,7 @@ class Shadow:
         """
         ordered = [t for t in ReadModel.metadata.sorted_tables if t in tables]
         with self.raw.connect() as connection:
-            if self.sqlite:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                connection.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
-                # First the consumers' entry point (no sink transaction can be half-way), then
-                # the tables readers and the swap touch.
-                connection.exec_driver_sql("LOCK TABLE consumer_positions IN EXCLUSIVE MODE")
-                names = ", ".join(f'"{t.name}"' for t in [*ordered, aggregate_watermarks])
-                connection.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+            self._lock(connection, ordered)
             try:
                 catch_up(connection)
                 if self.sqlite:
@@ -188,6 +184,29 @@ class Shadow:
             except BaseException:
                 connection.rollback()
                 raise
+
+    def _lock(self, connection: Connection, ordered: list[Table]) -> None:
+        """Take the swap's locks. A reader already holding one of the tables while it waits
+        for another can deadlock with the `LOCK TABLE`; PostgreSQL then aborts one side. If
+        that is the swap, nothing has been done yet: roll back and take the locks again."""
+        if self.sqlite:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        names = ", ".join(f'"{t.name}"' for t in [*ordered, aggregate_watermarks])
+        for attempt in range(1, LOCK_ATTEMPTS + 1):
+            try:
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+                # First the consumers' entry point (no sink transaction can be half-way), then
+                # the tables readers and the swap touch.
+                connection.exec_driver_sql("LOCK TABLE consumer_positions IN EXCLUSIVE MODE")
+                connection.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+                return
+            except OperationalError as exc:
+                connection.rollback()
+                deadlock = isinstance(exc.orig, psycopg.errors.DeadlockDetected)
+                if not deadlock or attempt == LOCK_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
 
     def _copy_in(self, connection: Connection, ordered: list[Table]) -> None:
         for table in reversed(ordered):
