@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -119,17 +119,36 @@ class KafkaOffsets:
             return None
         return datetime.fromtimestamp(records[0].timestamp / 1000, UTC)
 
+    async def _standing(
+        self, core: ConsumerCore, tps: list[TopicPartition]
+    ) -> list[tuple[TopicPartition, int, int]]:
+        """(partition, position in `core`'s database, last offset) for each of `tps`; the
+        caller holds the lock and has fetched the topics' metadata."""
+        ends = await self.consumer.end_offsets(tps)
+        begins = await self.consumer.beginning_offsets(tps)
+        found = []
+        for tp in tps:
+            tracked = await asyncio.to_thread(core.sink.position, tp.topic, tp.partition)
+            found.append((tp, begins[tp] - 1 if tracked is None else tracked, ends[tp] - 1))
+        return found
+
+    async def lag(
+        self, core: ConsumerCore, partitions: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        """Per partition: its last offset − the position in `core`'s database."""
+        tps = [TopicPartition(topic, partition) for topic, partition in partitions]
+        async with self.lock:
+            await self.partitions(sorted({tp.topic for tp in tps}))  # metadata for these topics
+            standing = await self._standing(core, tps)
+        return {(tp.topic, tp.partition): max(0, head - pos) for tp, pos, head in standing}
+
     async def progress(self, core: ConsumerCore) -> list[Progress]:
         """Where `core` stands on every partition of its topics."""
         async with self.lock:
-            tps = await self.partitions(core.topics)
-            ends = await self.consumer.end_offsets(tps)
-            begins = await self.consumer.beginning_offsets(tps)
             found = []
-            for tp in tps:
-                tracked = await asyncio.to_thread(core.sink.position, tp.topic, tp.partition)
-                position = begins[tp] - 1 if tracked is None else tracked
-                head = ends[tp] - 1
+            for tp, position, head in await self._standing(
+                core, await self.partitions(core.topics)
+            ):
                 oldest = await self.timestamp_at(tp, position + 1) if head > position else None
                 last = core.last_applied.get((tp.topic, tp.partition))
                 found.append(

@@ -271,23 +271,6 @@ class RestartableBroker:
         raise SystemExit(EXIT_STUCK)  # only reached when `exit` returns (tests)
 
 
-async def kafka_lag(
-    core: ConsumerCore, offsets: KafkaOffsets, assigned: Collection[Partition]
-) -> dict[Partition, int]:
-    """Per assigned partition: its last offset − the position in the consumer's database."""
-    tps = [TopicPartition(topic, partition) for topic, partition in assigned]
-    async with offsets.lock:
-        await offsets.partitions(sorted({tp.topic for tp in tps}))  # metadata for these topics
-        ends = await offsets.consumer.end_offsets(tps)
-        begins = await offsets.consumer.beginning_offsets(tps)
-    lag: dict[Partition, int] = {}
-    for tp in tps:
-        tracked = await asyncio.to_thread(core.sink.position, tp.topic, tp.partition)
-        position = begins[tp] - 1 if tracked is None else tracked
-        lag[(tp.topic, tp.partition)] = max(0, ends[tp] - 1 - position)
-    return lag
-
-
 def kafka_watchdog(
     core: ConsumerCore,
     offsets: KafkaOffsets,
@@ -300,7 +283,7 @@ def kafka_watchdog(
         core.name,
         assignment=broker.assignment,
         progress=lambda: progress_marker(core),
-        lag=lambda assigned: kafka_lag(core, offsets, assigned),
+        lag=lambda assigned: offsets.lag(core, assigned),
         restart=broker.restart,
         stall_seconds=stall_seconds,
         interval=interval,
