@@ -30,6 +30,7 @@ from bench.chaos.invariants import Poison
 from bench.chaos.observer import Observer
 from bench.chaos.topology import Topology
 from shared.faults import arm_file
+from shared.messaging.sql_sink import SqlSink
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ ARM_TIMEOUT = 30.0
 RELAYS = ("policy", "billing", "claims", "documents", "identity")
 BUSY_RELAYS = ("policy", "billing", "documents", "claims")
 CONSUMERS = ("policy", "billing", "claims", "documents", "identity", "portal")
-SQL_CONSUMERS = ("identity", "portal")
+BURSTY_CONSUMERS = ("portal", "documents", "billing")
 REACTING_CONSUMERS = ("billing", "documents", "claims", "identity", "portal")
 APIS = ("policy", "billing", "claims", "documents", "identity", "portal")
 
@@ -106,39 +107,21 @@ async def _crash_at(ctx: Context, kind: str, name: str, point: str, count: int =
     return FaultRecord(kind, name, injected, time.monotonic() - started, detail={"point": point})
 
 
-async def kill_relay_before_publish(ctx: Context):
-    name = f"{ctx.rng.choice(BUSY_RELAYS)}-relay"
-    return await _crash_at(ctx, "kill_relay_before_publish", name, "relay.before_publish")
+def crash_fault(
+    kind: str, groups: tuple[str, ...], role: str, point: str, counts: tuple[int, int] = (1, 1)
+) -> Injector:
+    """`kill -9` of one of `groups`' `role` process when it reaches `point`; with `counts`
+    (n, m), at a random n-th to m-th pass (the middle of a burst)."""
 
+    async def inject(ctx: Context) -> FaultRecord | None:
+        name = f"{ctx.rng.choice(groups)}-{role}"
+        count = ctx.rng.randint(*counts)
+        record = await _crash_at(ctx, kind, name, point, count)
+        if record and count > 1:
+            record.detail["after_messages"] = count
+        return record
 
-async def kill_relay_mid_publish(ctx: Context):
-    name = f"{ctx.rng.choice(BUSY_RELAYS)}-relay"
-    return await _crash_at(ctx, "kill_relay_mid_publish", name, "relay.mid_publish")
-
-
-async def kill_relay_after_publish(ctx: Context):
-    name = f"{ctx.rng.choice(BUSY_RELAYS)}-relay"
-    return await _crash_at(ctx, "kill_relay_after_publish", name, "relay.after_publish")
-
-
-async def kill_consumer_in_transaction(ctx: Context):
-    name = f"{ctx.rng.choice(REACTING_CONSUMERS)}-consumer"
-    return await _crash_at(ctx, "kill_consumer_in_transaction", name, "consumer.in_transaction")
-
-
-async def kill_consumer_after_commit(ctx: Context):
-    name = f"{ctx.rng.choice(CONSUMERS)}-consumer"
-    return await _crash_at(ctx, "kill_consumer_after_commit", name, "consumer.after_commit")
-
-
-async def kill_consumer_mid_batch(ctx: Context):
-    """The n-th message of a burst: the consumer dies with part of its fetch applied."""
-    name = f"{ctx.rng.choice(('portal', 'documents', 'billing'))}-consumer"
-    count = ctx.rng.randint(3, 40)
-    record = await _crash_at(ctx, "kill_consumer_mid_batch", name, "consumer.after_commit", count)
-    if record:
-        record.detail["after_messages"] = count
-    return record
+    return inject
 
 
 async def _kill9(ctx: Context, kind: str, name: str):
@@ -148,20 +131,18 @@ async def _kill9(ctx: Context, kind: str, name: str):
     return FaultRecord(kind, name, ctx.now(), time.monotonic() - started)
 
 
-async def kill9_relay(ctx: Context):
-    return await _kill9(ctx, "kill9_relay", f"{ctx.rng.choice(RELAYS)}-relay")
+def kill9_fault(kind: str, groups: tuple[str, ...], role: str) -> Injector:
+    """`kill -9` of one of `groups`' `role` process at a random moment (an API is then waited
+    for until it answers again, so the workload's commands are not all refused)."""
 
+    async def inject(ctx: Context) -> FaultRecord | None:
+        name = f"{ctx.rng.choice(groups)}-{role}"
+        record = await _kill9(ctx, kind, name)
+        if record and role == "api":
+            await ctx.supervisor.wait_healthy([name], timeout=90)
+        return record
 
-async def kill9_consumer(ctx: Context):
-    return await _kill9(ctx, "kill9_consumer", f"{ctx.rng.choice(CONSUMERS)}-consumer")
-
-
-async def kill9_api(ctx: Context):
-    name = f"{ctx.rng.choice(APIS)}-api"
-    record = await _kill9(ctx, "kill9_api", name)
-    if record:
-        await ctx.supervisor.wait_healthy([name], timeout=90)
-    return record
+    return inject
 
 
 async def watchdog_restarts(ctx: Context, name: str) -> float | None:
@@ -345,29 +326,19 @@ async def _stopped(ctx: Context, name: str) -> bool:
     return True
 
 
-def _tracking_table(connection: psycopg.Connection) -> str:
-    row = connection.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-        " AND table_name LIKE '%%\\_tracking' ORDER BY table_name"
-    ).fetchone()
-    if row is None:
-        raise RuntimeError("no tracking table")
-    return row[0]
-
-
 def _rewind_consumer(ctx: Context, group: str, by: int) -> int:
     """Move the consumer's recorded positions back `by` offsets on every partition."""
     url = ctx.observer.settings.database_url_for(group)
     core = ctx.observer.consumers[group]
     with psycopg.connect(url, autocommit=True) as connection:
-        if group in SQL_CONSUMERS:
+        if isinstance(core.sink, SqlSink):
             cursor = connection.execute(
                 'UPDATE consumer_positions SET "offset" = greatest("offset" - %s, -1)'
                 " WHERE consumer = %s",
                 (by, core.name),
             )
         else:
-            table = _tracking_table(connection)
+            table = core.sink.app.process_recorder.tracking_table_name
             cursor = connection.execute(
                 f'UPDATE "{table}" SET notification_id = greatest(notification_id - %s, -1)'
                 " WHERE application_name LIKE %s",
@@ -379,7 +350,7 @@ def _rewind_consumer(ctx: Context, group: str, by: int) -> int:
 def _rewind_relay(ctx: Context, service: str, by: int) -> int:
     url = ctx.observer.settings.database_url_for(service)
     with psycopg.connect(url, autocommit=True) as connection:
-        table = _tracking_table(connection)
+        table = ctx.observer.outboxes[service].app.process_recorder.tracking_table_name
         cursor = connection.execute(
             f'UPDATE "{table}" SET notification_id = greatest(notification_id - %s, 0)'
             " WHERE application_name = 'outbox:kafka'",
@@ -453,15 +424,27 @@ async def poison_message(ctx: Context):
 
 
 INJECTORS: dict[str, Injector] = {
-    "kill_relay_before_publish": kill_relay_before_publish,
-    "kill_relay_mid_publish": kill_relay_mid_publish,
-    "kill_relay_after_publish": kill_relay_after_publish,
-    "kill_consumer_in_transaction": kill_consumer_in_transaction,
-    "kill_consumer_after_commit": kill_consumer_after_commit,
-    "kill_consumer_mid_batch": kill_consumer_mid_batch,
-    "kill9_relay": kill9_relay,
-    "kill9_consumer": kill9_consumer,
-    "kill9_api": kill9_api,
+    "kill_relay_before_publish": crash_fault(
+        "kill_relay_before_publish", BUSY_RELAYS, "relay", "relay.before_publish"
+    ),
+    "kill_relay_mid_publish": crash_fault(
+        "kill_relay_mid_publish", BUSY_RELAYS, "relay", "relay.mid_publish"
+    ),
+    "kill_relay_after_publish": crash_fault(
+        "kill_relay_after_publish", BUSY_RELAYS, "relay", "relay.after_publish"
+    ),
+    "kill_consumer_in_transaction": crash_fault(
+        "kill_consumer_in_transaction", REACTING_CONSUMERS, "consumer", "consumer.in_transaction"
+    ),
+    "kill_consumer_after_commit": crash_fault(
+        "kill_consumer_after_commit", CONSUMERS, "consumer", "consumer.after_commit"
+    ),
+    "kill_consumer_mid_batch": crash_fault(
+        "kill_consumer_mid_batch", BURSTY_CONSUMERS, "consumer", "consumer.after_commit", (3, 40)
+    ),
+    "kill9_relay": kill9_fault("kill9_relay", RELAYS, "relay"),
+    "kill9_consumer": kill9_fault("kill9_consumer", CONSUMERS, "consumer"),
+    "kill9_api": kill9_fault("kill9_api", APIS, "api"),
     "stuck_consumer": stuck_consumer,
     "broker_restart": broker_restart,
     "broker_kill9": broker_kill9,

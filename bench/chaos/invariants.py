@@ -156,16 +156,6 @@ def check_relayed(findings: Findings, events: dict[str, tuple], records: list[Re
     return on_topics
 
 
-def _events_table(connection: psycopg.Connection) -> str:
-    row = connection.execute(
-        "SELECT table_name FROM information_schema.columns WHERE column_name = 'originator_id'"
-        " AND table_schema = 'public' AND table_name LIKE '%%events' ORDER BY table_name"
-    ).fetchone()
-    if row is None:
-        raise RuntimeError("no stored-events table")
-    return row[0]
-
-
 def check_consumers(
     findings: Findings,
     observer: Observer,
@@ -204,8 +194,8 @@ def _check_markers(
         if envelope.event_type in reacted
     }
     url = observer.settings.database_url_for(group)
+    table = sink.app.process_recorder.events_table_name
     with psycopg.connect(url) as connection:
-        table = _events_table(connection)
         found = {
             row[0]
             for row in connection.execute(

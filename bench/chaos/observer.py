@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from sqlalchemy.engine import Engine
 
 from shared import personal_data
 from shared.messaging.consumer import ConsumerCore
 from shared.messaging.outbox import Outbox
+from shared.ops import KafkaOffsets
 from shared.settings import Settings
 
 
@@ -67,36 +68,26 @@ class Observer:
             "identity": identity_consumer(identity, settings),
             "portal": portal_consumer(self.read_engine, settings),
         }
-        self.kafka = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            enable_auto_commit=False,
-            request_timeout_ms=10_000,
-        )
+        # The group-less client of the ops endpoints: end offsets, metadata, reads from 0.
+        self.offsets = KafkaOffsets(settings.kafka_bootstrap_servers)
+        self.kafka = self.offsets.consumer
 
     @property
     def topics(self) -> list[str]:
         return sorted({outbox.topic for outbox in self.outboxes.values()})
 
     async def start(self) -> None:
-        await self.kafka.start()
+        await self.offsets.start()
 
     async def stop(self) -> None:
-        await self.kafka.stop()
+        await self.offsets.stop()
         for app in self.apps.values():
             with contextlib.suppress(Exception):
                 app.close()
         self.read_engine.dispose()
 
     async def partitions(self, topics: list[str]) -> list[TopicPartition]:
-        client = self.kafka._client  # no public way to add topics to a group-less client
-        for topic in topics:
-            client.add_topic(topic)
-        await client.force_metadata_update()
-        return [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(self.kafka.partitions_for_topic(topic) or ())
-        ]
+        return await self.offsets.partitions(topics)
 
     async def end_offsets(self, topics: list[str]) -> dict[tuple[str, int], int]:
         partitions = await self.partitions(topics)
