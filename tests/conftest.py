@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from shared import faults
 from shared.settings import REPO_ROOT
 
 
@@ -81,3 +84,18 @@ def _session_key_store_again(key_store):
 
     yield
     install(key_store)
+
+
+@contextmanager
+def crash_points(directory: Path, process: str) -> Iterator[Path]:
+    """This test process's crash points (`shared/faults.py`) as `process`'s, armed by files in
+    `directory`; off again afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHAOS_DIR", str(directory))
+        patch.setenv("CHAOS_PROCESS", process)
+        faults.reload()
+        try:
+            yield directory
+        finally:
+            patch.undo()
+            faults.reload()

@@ -15,6 +15,7 @@ from services.portal.main import portal_consumer
 from services.portal.readmodels import CertificateView
 from shared import faults
 from shared.runtime import run_consumer
+from tests.conftest import crash_points
 from tests.factories import certificate_body
 from tests.integration.conftest import Stack, eventually
 from tests.integration.test_distributed_processes import free_port
@@ -26,14 +27,9 @@ RESTARTS = re.compile(r'^worksite_consumer_watchdog_restarts_total\{group="[^"]*
 
 
 @pytest.fixture
-def chaos_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Crash points of this test process controlled from `tmp_path`; off again afterwards."""
-    monkeypatch.setenv("CHAOS_DIR", str(tmp_path))
-    monkeypatch.setenv("CHAOS_PROCESS", PROCESS)
-    faults.reload()
-    yield tmp_path
-    monkeypatch.undo()
-    faults.reload()
+def chaos_dir(tmp_path: Path) -> Iterator[Path]:
+    with crash_points(tmp_path, PROCESS) as directory:
+        yield directory
 
 
 async def test_a_stuck_consumer_is_restarted_and_catches_up(stack: Stack, chaos_dir: Path) -> None:

@@ -15,19 +15,15 @@ import pytest
 
 from shared import faults
 from shared.settings import REPO_ROOT
+from tests.conftest import crash_points
 
 PROCESS = "billing-consumer"
 
 
 @pytest.fixture
-def chaos_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Crash points controlled from `tmp_path` for this test; off again afterwards."""
-    monkeypatch.setenv("CHAOS_DIR", str(tmp_path))
-    monkeypatch.setenv("CHAOS_PROCESS", PROCESS)
-    faults.reload()
-    yield tmp_path
-    monkeypatch.undo()
-    faults.reload()
+def chaos_dir(tmp_path: Path) -> Iterator[Path]:
+    with crash_points(tmp_path, PROCESS) as directory:
+        yield directory
 
 
 def arm(directory: Path, point: str, count: str = "") -> Path:
