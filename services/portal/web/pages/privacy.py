@@ -197,41 +197,33 @@ def routes(web: WebContext) -> APIRouter:
     def show(request: Request, owner: PageOwner, s: Db, done: str = "") -> Response:
         return account_page(request, owner, s, notice=KNOW_DONE if done == "know" else None)
 
-    @router.post("/account/privacy/know")
-    async def know(request: Request, owner: PageOwner, s: Db, _: Form) -> Response:
+    async def send(request: Request, owner: SignedInOwner, s: Db, kind: str) -> Response | None:
+        """The owner's request to know or to delete; None once identity took it, otherwise the
+        page again with identity's reason (rendered off the event loop: it reads the database)."""
         try:
             await owner_commands.request_privacy(
-                web.engine, web.gateway, presented_token(request) or "", owner.account_id, "know"
+                web.engine, web.gateway, presented_token(request) or "", owner.account_id, kind
             )
         except CommandRefused as refused:
+            message = refused.detail or "Please try again."
             return await asyncio.to_thread(
-                account_page,
-                request,
-                owner,
-                s,
-                refused.status,
-                message=refused.detail or "Please try again.",
+                account_page, request, owner, s, refused.status, message=message
             )
-        return RedirectResponse("/account/privacy?done=know", status_code=303)
+        return None
+
+    @router.post("/account/privacy/know")
+    async def know(request: Request, owner: PageOwner, s: Db, _: Form) -> Response:
+        refused = await send(request, owner, s, "know")
+        return refused or RedirectResponse("/account/privacy?done=know", status_code=303)
 
     @router.post("/account/privacy/delete")
     async def delete(request: Request, owner: PageOwner, s: Db, form: Form) -> Response:
         if text(form, "confirm", 10) != "yes":
             errors = {"confirm": CONFIRM_DELETE}
             return await asyncio.to_thread(account_page, request, owner, s, 422, errors=errors)
-        try:
-            await owner_commands.request_privacy(
-                web.engine, web.gateway, presented_token(request) or "", owner.account_id, "delete"
-            )
-        except CommandRefused as refused:
-            return await asyncio.to_thread(
-                account_page,
-                request,
-                owner,
-                s,
-                refused.status,
-                message=refused.detail or "Please try again.",
-            )
+        refused = await send(request, owner, s, "delete")
+        if refused:
+            return refused
         response = RedirectResponse("/login?done=deleted", status_code=303)
         clear_session_cookie(response)
         return response
