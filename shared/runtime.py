@@ -84,6 +84,21 @@ async def run_relay(
         await publisher.stop()
 
 
+def seconds_from_env(name: str, default: float) -> float:
+    """A duration from the environment; a value that is not a number ≥ 0 stops the process
+    with a message naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also catches nan
+        raise SystemExit(f"{name} must be a number of seconds (0 or more), got {raw!r}")
+    return value
+
+
 async def run_consumer(
     core: ConsumerCore,
     bootstrap: str,
@@ -102,9 +117,9 @@ async def run_consumer(
     `watchdog_interval` seconds (env `CONSUMER_WATCHDOG_INTERVAL`, default 5)."""
     stop = stop or stop_on_signals()
     if stall_seconds is None:
-        stall_seconds = float(os.environ.get("CONSUMER_STALL_SECONDS") or DEFAULT_STALL_SECONDS)
+        stall_seconds = seconds_from_env("CONSUMER_STALL_SECONDS", DEFAULT_STALL_SECONDS)
     if watchdog_interval is None:
-        watchdog_interval = float(os.environ.get("CONSUMER_WATCHDOG_INTERVAL") or DEFAULT_INTERVAL)
+        watchdog_interval = seconds_from_env("CONSUMER_WATCHDOG_INTERVAL", DEFAULT_INTERVAL)
     topics = core.topics + [dead_letter_topic(t) for t in core.topics]
     await ensure_topics(bootstrap, topics)
     publisher = KafkaPublisher(bootstrap)

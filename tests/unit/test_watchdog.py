@@ -402,3 +402,18 @@ async def test_the_restart_count_is_a_prometheus_counter() -> None:
     assert "worksite_consumer_watchdog_restarts_total" not in (
         await consumer_ops(core, Offsets()).metrics()  # type: ignore[arg-type]
     )
+
+
+def test_a_bad_watchdog_setting_stops_the_process_naming_it(monkeypatch) -> None:
+    from shared.runtime import seconds_from_env
+
+    monkeypatch.setenv("CONSUMER_STALL_SECONDS", "soon")
+    with pytest.raises(SystemExit, match="CONSUMER_STALL_SECONDS must be a number of seconds"):
+        seconds_from_env("CONSUMER_STALL_SECONDS", 30)
+    monkeypatch.setenv("CONSUMER_STALL_SECONDS", "-1")
+    with pytest.raises(SystemExit, match="got '-1'"):
+        seconds_from_env("CONSUMER_STALL_SECONDS", 30)
+    monkeypatch.setenv("CONSUMER_STALL_SECONDS", " 8 ")
+    assert seconds_from_env("CONSUMER_STALL_SECONDS", 30) == 8.0
+    monkeypatch.delenv("CONSUMER_STALL_SECONDS")
+    assert seconds_from_env("CONSUMER_STALL_SECONDS", 30) == 30
