@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -40,6 +41,13 @@ def install_error_handlers(
             return JSONResponse(status_code=status, content={"detail": str(exc)})
 
         return handler
+
+    @app.exception_handler(IntegrityError)
+    async def _changed_meanwhile(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Optimistic concurrency: another command or a reaction saved the same aggregate
+        # while this one ran. Nothing of this command was stored; it can be sent again.
+        detail = "the record changed while this command ran; nothing was saved, send it again"
+        return JSONResponse(status_code=409, content={"detail": detail})
 
     for kinds, status in ((not_found, 404), (conflict, 409), (unprocessable, 422)):
         for kind in kinds:

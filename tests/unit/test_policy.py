@@ -126,3 +126,26 @@ def test_the_published_contract_carries_no_ssn_and_no_clear_date_of_birth(tmp_pa
     # Sealed with the owner's servicing key: shredding it makes every copy unreadable.
     vault.shred(key_id(owner["party_id"], SERVICING))
     assert Vault(vault.engine).open(owner["date_of_birth"]) is None
+
+
+def test_a_command_that_loses_a_concurrency_race_answers_409_and_saves_nothing() -> None:
+    """Another writer saved the same certificate between this command's read and its save."""
+    from fastapi.testclient import TestClient
+
+    from services.policy.api import create_policy_api
+    from services.policy.application import PolicyApplication
+    from tests.factories import certificate_body, party_id
+
+    app = PolicyApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    client = TestClient(create_policy_api(app))
+    assert client.post("/certificates", json=certificate_body("0000100077")).status_code == 201
+    stale = app.get_certificate("0000100077")  # the read the second command makes, first
+    contact = {"address": {"street": ["9 Oak St"], "city": "Hartford", "state": "CT",
+                           "zip_code": "06103"}, "emails": ["a@example.com"]}  # fmt: skip
+    assert client.put(f"/parties/{party_id('avery')}/contact", json=contact).status_code == 200
+    app.get_certificate = lambda number: stale  # it then saves after the first one did
+    again = client.put(
+        f"/parties/{party_id('avery')}/contact", json={**contact, "emails": ["b@example.com"]}
+    )
+    assert again.status_code == 409, again.text
+    assert "send it again" in again.json()["detail"]
