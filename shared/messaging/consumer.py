@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from shared.contracts.envelope import ContractError, parse_event
+from shared.contracts.envelope import ContractError, Envelope, IntegrationEvent, parse_event
 from shared.faults import crash_point, stall_point
 from shared.messaging.records import Delivery, RejectedMessage
 from shared.tracing import continued_span, traceparent_from_headers, tracer
@@ -122,11 +122,10 @@ class ConsumerCore:
         value: bytes,
         headers: dict[str, bytes],
     ) -> None:
-        try:
-            envelope, event = parse_event(value)
-        except ContractError as exc:
-            await self._dead_letter(topic, partition, offset, value, headers, str(exc))
+        parsed = await self._parse(topic, partition, offset, value, headers)
+        if parsed is None:
             return
+        envelope, event = parsed
         span.set_attribute("event_type", envelope.event_type)
         span.set_attribute("aggregate_version", envelope.aggregate_version)
         delivery = Delivery(
@@ -145,18 +144,13 @@ class ConsumerCore:
                 await self._dead_letter(topic, partition, offset, value, headers, str(exc))
                 return
             except Exception as exc:
-                if is_connectivity_error(exc):
-                    log.warning("%s: database unavailable (%s); retrying", self.name, exc)
-                    await asyncio.sleep(min(0.2 * 2 ** min(attempt, 5), 5.0))
-                    attempt += 1
-                    continue
-                attempt += 1
-                if attempt >= MAX_ATTEMPTS_FOR_UNKNOWN_ERRORS:
-                    log.exception("%s: giving up on %s@%s", self.name, topic, offset)
+                delay = self._retry_delay(exc, attempt, f"{topic}@{offset}")
+                if delay is None:
                     reason = f"{type(exc).__name__}: {exc}"
                     await self._dead_letter(topic, partition, offset, value, headers, reason)
                     return
-                await asyncio.sleep(0.05 * attempt)
+                attempt += 1
+                await asyncio.sleep(delay)
                 continue
             crash_point("consumer.after_commit")
             if applied:
@@ -165,6 +159,39 @@ class ConsumerCore:
                 self.duplicates += 1
             self.last_applied[(topic, partition)] = (offset, envelope.occurred_at)
             return
+
+    async def _parse(
+        self, topic: str, partition: int, offset: int, value: bytes, headers: dict[str, bytes]
+    ) -> tuple[Envelope, IntegrationEvent | None] | None:
+        """The envelope and event, or None once dead-lettered. Opening sealed personal fields
+        reads the key store: a database that is away is waited for here too (a message whose
+        handling raises is acknowledged already, so it must not escape)."""
+        attempt = 0
+        while True:
+            try:
+                return parse_event(value)
+            except ContractError as exc:
+                await self._dead_letter(topic, partition, offset, value, headers, str(exc))
+                return None
+            except Exception as exc:
+                delay = self._retry_delay(exc, attempt, f"{topic}@{offset}")
+                if delay is None:
+                    reason = f"{type(exc).__name__}: {exc}"
+                    await self._dead_letter(topic, partition, offset, value, headers, reason)
+                    return None
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    def _retry_delay(self, exc: Exception, attempt: int, where: str) -> float | None:
+        """How long to wait before attempt `attempt + 1`, or None to give up (dead-letter).
+        A database that is away is waited for without limit; other errors a few times."""
+        if is_connectivity_error(exc):
+            log.warning("%s: database unavailable (%s); retrying", self.name, exc)
+            return min(0.2 * 2 ** min(attempt, 5), 5.0)
+        if attempt + 1 >= MAX_ATTEMPTS_FOR_UNKNOWN_ERRORS:
+            log.exception("%s: giving up on %s", self.name, where)
+            return None
+        return 0.05 * (attempt + 1)
 
     async def _dead_letter(
         self,

@@ -131,3 +131,34 @@ async def test_portal_projection_is_idempotent_per_aggregate_version(tmp_path) -
     with Session(core.sink.engine) as session:
         assert session.get(BillingView, "0000000001").paid_to_date == date(2020, 4, 1)
         assert session.scalar(select(func.count()).select_from(PaymentView)) == 3
+
+
+async def test_a_key_store_away_while_parsing_is_waited_for_not_lost(tmp_path, monkeypatch) -> None:
+    """Opening a sealed field reads the key store; a message is acknowledged to Kafka before
+    it is handled, so an error escaping the core would lose it. The core waits instead."""
+    import psycopg
+
+    from shared.messaging import consumer as consumer_module
+
+    policy, billing = PolicyApplication(), BillingApplication()
+    issue(policy, "0000000001")
+    records, _ = policy_outbox(policy, tmp_path).read(0)
+    real_parse, failures = consumer_module.parse_event, []
+
+    def parse_with_the_database_away(value):
+        if len(failures) < 2:
+            failures.append(1)
+            raise psycopg.OperationalError("the database system is shutting down")
+        return real_parse(value)
+
+    monkeypatch.setattr(consumer_module, "parse_event", parse_with_the_database_away)
+    monkeypatch.setattr(consumer_module.asyncio, "sleep", _no_wait)
+    dead = ListDeadLetters()
+    core = ConsumerCore(billing_sink(billing), ["policy.events"], dead)
+    await core.handle("policy.events", 0, 0, records[0].value, {})
+    assert (len(failures), dead.letters, core.applied) == (2, [], 1)
+    assert billing.get_account("0000000001")
+
+
+async def _no_wait(_: float) -> None:
+    return None
