@@ -11,14 +11,14 @@ event, so a redelivered or re-published event changes nothing. The document ids 
 deterministic (upstream aggregate id and version, document type): a second document for the
 same trigger cannot be stored.
 
-An event about a certificate that is not on file, or a contact change for another owner party
-than the one on file, cannot be applied (policy publishes a certificate's events in order on
-one partition, so either is an anomaly): it is rejected to the dead-letter topic with the
-reason, and nothing is generated. The same holds for a billing event about a certificate
-not on file: billing only bills accounts it opened from policy's CertificateIssued, which this
-group consumes too, so only a consumer far behind on policy.events could see one; its dead
-letter can be replayed once policy.events has caught up. Claims' events likewise (claims only
-takes claims on issued certificates).
+A contact change about a certificate that is not on file, or for another owner party than the
+one on file, cannot be applied (policy publishes a certificate's events in order on one
+partition, so either is an anomaly): it is rejected to the dead-letter topic with the reason,
+and nothing is generated. A billing or claims event about a certificate not on file is early,
+not wrong: billing and claims only act on certificates policy issued, so this group is behind
+on policy.events (after a restart, say). Such an event is parked with its position
+(`shared/messaging/parking.py`) and applied, with its documents, right after the certificate's
+CertificateIssued.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from services.documents.triggers import TRIGGERS, Trigger
 from shared.contracts import billing, claims, policy, privacy
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.messaging.eventsourced_sink import EventSourcedSink, Reaction
+from shared.messaging.parking import WaitFor
 from shared.messaging.records import RejectedMessage
 
 CONSUMER_NAME = "documents"
@@ -84,6 +85,14 @@ def _on_file(app: DocumentsApplication, certificate_number: str) -> CertificateO
     return on_file
 
 
+def _awaited_on_file(app: DocumentsApplication, certificate_number: str) -> CertificateOnFile:
+    """What is on file, or a wait for the certificate's CertificateIssued (the event is early)."""
+    on_file = app.on_file(certificate_number)
+    if on_file is None:
+        raise WaitFor(certificate_number, f"certificate {certificate_number} is not on file yet")
+    return on_file
+
+
 def _generate(
     app: DocumentsApplication,
     trigger: Trigger,
@@ -111,7 +120,7 @@ def reactions(app: DocumentsApplication) -> dict[type[IntegrationEvent], Reactio
 
         def react(envelope: Envelope, event: IntegrationEvent) -> list[Aggregate]:
             number = event.certificate_number  # type: ignore[attr-defined]
-            on_file = update(app, event) if update else _on_file(app, number)
+            on_file = update(app, event) if update else _awaited_on_file(app, number)
             documents = [
                 _generate(app, t, envelope, event, on_file) for t in triggers if t.applies_to(event)
             ]
@@ -129,4 +138,9 @@ def reactions(app: DocumentsApplication) -> dict[type[IntegrationEvent], Reactio
 
 
 def documents_sink(app: DocumentsApplication) -> EventSourcedSink:
-    return EventSourcedSink(app, CONSUMER_NAME, reactions(app))
+    return EventSourcedSink(
+        app,
+        CONSUMER_NAME,
+        reactions(app),
+        releases={policy.CertificateIssued: lambda event: event.certificate_number},  # type: ignore[attr-defined]
+    )

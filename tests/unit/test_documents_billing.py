@@ -26,6 +26,7 @@ from tests.unit.test_documents_support import (
     BLAKE,
     Owner,
     Upstream,
+    consumer_of,
     documents,
     make_documents,
     of_type,
@@ -89,6 +90,7 @@ class Billing:
     """Billing's side of its topic, into the same consumer as policy's events."""
 
     def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream  # policy's side, into the same consumer
         self.core = upstream.core
         self.offset = 0
         self.versions: dict[str, int] = {}
@@ -246,12 +248,47 @@ async def test_a_portal_preference_for_bills_queues_one_notification() -> None:
     ]
 
 
-async def test_a_billing_event_for_a_certificate_not_on_file_is_dead_lettered() -> None:
+async def test_a_bill_for_a_certificate_not_yet_on_file_waits_for_its_certificate() -> None:
+    """Documents is behind on policy.events: BLAKE's bill arrives before BLAKE's certificate."""
     app, billing_side = await issued_documents()
+
+    early = await billing_side.publish(statement_issued(BLAKE))
+    await billing_side.deliver(early, offset=billing_side.offset)  # redelivered while parked
+    assert billing_side.core.dead_letters.letters == []
+    assert [d.certificate_number for d in documents(app)] == ["0000100001"]
+
+    await billing_side.upstream.issue(BLAKE)
+
+    assert [(d.document_type, d.certificate_number) for d in documents(app)] == [
+        ("certificate", "0000100001"),
+        ("certificate", BLAKE.certificate_number),
+        ("bill", BLAKE.certificate_number),
+    ]
+    bill = documents(app)[-1]
+    assert bill.id == document_id_for(f"{early.aggregate_id}:{early.aggregate_version}", "bill")
+    await billing_side.deliver(early)  # re-published after its release: still one bill
+    assert len(documents(app)) == 3
+    assert billing_side.core.dead_letters.letters == []
+
+
+async def test_a_release_interrupted_by_a_crash_finishes_when_the_consumer_restarts() -> None:
+    app, billing_side = await issued_documents()
+    # Before the crash: the bill is parked, then the certificate is recorded but the process
+    # dies before releasing it (here: a sink that does not release).
+    billing_side.core.sink.releases = {}
     await billing_side.publish(statement_issued(BLAKE))
-    [(topic, _, reason)] = billing_side.core.dead_letters.letters
-    assert topic == TOPIC and "not on file" in reason
-    assert len(documents(app)) == 1
+    await billing_side.upstream.issue(BLAKE)
+    assert [d.document_type for d in documents(app)] == ["certificate", "certificate"]
+
+    billing_side.core = consumer_of(app)
+    await billing_side.publish(premium_defaulted())  # the restarted consumer's first event
+
+    assert [(d.document_type, d.certificate_number) for d in documents(app)] == [
+        ("certificate", "0000100001"),
+        ("certificate", BLAKE.certificate_number),
+        ("bill", BLAKE.certificate_number),
+        ("notice", "0000100001"),
+    ]
 
 
 async def test_other_billing_events_only_move_the_position_on() -> None:
