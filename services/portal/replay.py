@@ -92,7 +92,13 @@ class ReplayReport:
 class Feeder:
     """Feeds deliveries into the shadow's sink: optionally only up to an instant, and/or cut at
     a ceiling of per-aggregate versions (the live watermarks); what is above the ceiling waits
-    in `held` (in delivery order) until `raise_ceiling`."""
+    in `held` (in delivery order) until `raise_ceiling`.
+
+    Deliveries are applied in runs of `BATCH`, one transaction each (`SqlSink.apply_many`): a
+    run that fails is applied again one by one, so the failing event is counted (as the live
+    consumer would dead-letter it) and the others still land."""
+
+    BATCH = 500
 
     def __init__(
         self,
@@ -109,12 +115,14 @@ class Feeder:
         self.until = until
         self.held: list[Delivery] = []
         self.sequence = 0
+        self._run: list[Delivery] = []
 
     def feed(self, deliveries: Iterable[Delivery]) -> None:
         for delivery in deliveries:
             self.report.events += 1
             self.progress.update(delivery.topic, delivery.offset)
             self._one(delivery)
+        self._flush()
 
     def raise_ceiling(self, ceiling: dict[str, int]) -> None:
         self.ceiling = ceiling
@@ -122,6 +130,7 @@ class Feeder:
         self.report.held_back = 0
         for delivery in held:
             self._one(delivery)
+        self._flush()
 
     def _one(self, delivery: Delivery) -> None:
         envelope = delivery.envelope
@@ -139,7 +148,20 @@ class Feeder:
         # held-back delivery is applied after later ones of its topic, and must not look like
         # a duplicate to the sink's position check (the live positions are kept anyway).
         self.sequence += 1
-        delivery = replace(delivery, offset=self.sequence)
+        self._run.append(replace(delivery, offset=self.sequence))
+        if len(self._run) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        run, self._run = self._run, []
+        try:
+            self.report.applied += self.sink.apply_many(run)
+        except Exception:  # rolled back whole: one by one, to count the culprit alone
+            for delivery in run:
+                self._apply_alone(delivery)
+
+    def _apply_alone(self, delivery: Delivery) -> None:
+        envelope = delivery.envelope
         try:
             if self.sink.apply(delivery):
                 self.report.applied += 1
