@@ -5,8 +5,8 @@ A plain aiokafka consumer without a group (no commits, no rebalancing, invisible
 consumer groups) is assigned every partition, reads from where the previous call stopped (the
 beginning, the first time) up to the end offsets of the moment, and returns the messages
 parsed as the live consumer parses them. Each call runs its own event loop (the replay is a
-synchronous command), and what one call reads is held in memory before it is fed: fine for
-the demo's and the tests' volumes; a very long topic would want streaming (not done).
+synchronous command) and streams: one `getmany` batch (at most `max_records` messages) is
+parsed and handed on before the next is fetched, so memory does not grow with the topics.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from shared.messaging.records import Delivery
 
 
 class KafkaSource:
-    def __init__(self, bootstrap: str, topics: list[str], poll_ms: int = 500) -> None:
+    def __init__(
+        self, bootstrap: str, topics: list[str], poll_ms: int = 500, max_records: int = 2_000
+    ) -> None:
         self.bootstrap = bootstrap
+        self.max_records = max_records
         self.topics = topics
         self.poll_ms = poll_ms
         self.next_offsets: dict[TopicPartition, int] = {}
@@ -35,7 +38,11 @@ class KafkaSource:
         return totals
 
     def read_new(self) -> Iterator[Delivery]:
-        return iter(asyncio.run(self._read()))
+        loop = asyncio.new_event_loop()
+        try:
+            yield from self._stream(loop)
+        finally:
+            loop.close()
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -44,6 +51,30 @@ class KafkaSource:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+
+    async def _started(self) -> AIOKafkaConsumer:
+        """A started consumer (made, like every call that touches its state, inside the
+        loop: aiokafka binds to the running one)."""
+        consumer = self._consumer()
+        await consumer.start()
+        return consumer
+
+    async def _positioned(
+        self, consumer: AIOKafkaConsumer
+    ) -> tuple[list[TopicPartition], dict[TopicPartition, int]]:
+        """Every partition assigned and placed where the previous call stopped (the
+        beginning, the first time); and the end offsets of the moment."""
+        partitions = await self._partitions(consumer)
+        if not partitions:
+            return [], {}
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        beginnings = await consumer.beginning_offsets(partitions)
+        for partition in partitions:
+            start = self.next_offsets.get(partition, beginnings[partition])
+            consumer.seek(partition, start)
+            self.next_offsets[partition] = start
+        return partitions, ends
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         partitions = []
@@ -64,23 +95,16 @@ class KafkaSource:
         finally:
             await consumer.stop()
 
-    async def _read(self) -> list[Delivery]:
-        consumer = self._consumer()
-        await consumer.start()
-        deliveries: list[Delivery] = []
+    def _stream(self, loop: asyncio.AbstractEventLoop) -> Iterator[Delivery]:
+        consumer = loop.run_until_complete(self._started())
         try:
-            partitions = await self._partitions(consumer)
+            partitions, ends = loop.run_until_complete(self._positioned(consumer))
             if not partitions:
-                return deliveries
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            beginnings = await consumer.beginning_offsets(partitions)
-            for partition in partitions:
-                start = self.next_offsets.get(partition, beginnings[partition])
-                consumer.seek(partition, start)
-                self.next_offsets[partition] = start
+                return
             while any(self.next_offsets[p] < ends[p] for p in partitions):
-                batches = await consumer.getmany(timeout_ms=self.poll_ms)
+                batches = loop.run_until_complete(
+                    consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
+                )
                 for partition, messages in batches.items():
                     for message in messages:
                         if message.offset >= ends[partition]:
@@ -88,15 +112,12 @@ class KafkaSource:
                         self.next_offsets[partition] = message.offset + 1
                         envelope, event = parse_or_skip(message.value)
                         if envelope is not None:
-                            deliveries.append(
-                                Delivery(
-                                    partition.topic,
-                                    partition.partition,
-                                    message.offset,
-                                    envelope,
-                                    event,
-                                )
+                            yield Delivery(
+                                partition.topic,
+                                partition.partition,
+                                message.offset,
+                                envelope,
+                                event,
                             )
         finally:
-            await consumer.stop()
-        return deliveries
+            loop.run_until_complete(consumer.stop())
