@@ -5,6 +5,12 @@ requests (`max_requests` in all) and in time (no request starts after `max_secon
 
 Latency is taken per request from a monotonic clock (`time.perf_counter`), for every answer
 including errors; a timeout or a dropped connection has no status and counts as a server error.
+
+One exception, as browsers and HTTP libraries do for an idempotent request (RFC 9110 §9.2.2):
+a GET sent on a pooled keep-alive connection the server had just closed as idle
+(`RemoteProtocolError`, "disconnected without sending a response") is sent once more on a
+fresh connection; such retries are counted (`stale_connection_retries`) and the latency
+includes both attempts. A second failure is an error like any other.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class LoadReport:
     server_errors: int  # 5xx + timeouts + connection errors
     concurrency: int
     by_page: dict[str, dict]  # page → {count, p50_ms, p99_ms, errors}
+    stale_connection_retries: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -80,6 +87,7 @@ async def run_load(
 
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: Counter[str] = Counter()
+    retries: Counter[str] = Counter()
     page_errors: Counter[str] = Counter()
     issued = 0
     started = time.monotonic()
@@ -98,13 +106,17 @@ async def run_load(
             status: str | None = None
             began = time.perf_counter()
             try:
-                answer = await client.get(page_path(page, owner), headers=owner.headers)
+                try:
+                    answer = await client.get(page_path(page, owner), headers=owner.headers)
+                except httpx.RemoteProtocolError:
+                    retries["stale_connection"] += 1
+                    answer = await client.get(page_path(page, owner), headers=owner.headers)
                 if not 200 <= answer.status_code < 300:
                     status = str(answer.status_code)
             except httpx.TimeoutException:
                 status = "timeout"
-            except httpx.TransportError:
-                status = "connection"
+            except httpx.TransportError as exc:
+                status = f"connection ({type(exc).__name__})"
             latencies[page].append((time.perf_counter() - began) * 1000)
             if status is not None:
                 errors[status] += 1
@@ -137,4 +149,5 @@ async def run_load(
             }
             for page, values in sorted(latencies.items())
         },
+        stale_connection_retries=retries["stale_connection"],
     )
