@@ -21,6 +21,7 @@ from shared.contracts import billing
 from shared.contracts.envelope import Envelope
 
 IN_SUSPENSE, APPLIED, REVERSED = "In Suspense", "Applied", "Reversed"
+KEY = ("certificate_number", "payment_id")
 
 
 def billing_account_opened(
@@ -43,28 +44,28 @@ def billing_account_opened(
 
 
 def payment_received(session: Session, _: Envelope, event: billing.PaymentReceived) -> None:
-    sequence = session.scalar(
-        select(func.count()).where(PaymentView.certificate_number == event.certificate_number)
-    )
-    session.merge(
-        PaymentView(
-            certificate_number=event.certificate_number,
-            payment_id=event.payment_id,
-            transaction_date=event.transaction_date,
-            apply_date=event.apply_date,
-            payment_method=event.payment_method.value,
-            payment_frequency=event.payment_frequency.value,
-            amount=event.amount,
-            state=IN_SUSPENSE,
-            sequence=sequence or 0,
+    number = event.certificate_number
+    sequence = session.scalar(select(func.count()).where(PaymentView.certificate_number == number))
+    row = {
+        "certificate_number": number,
+        "payment_id": event.payment_id,
+        "transaction_date": event.transaction_date,
+        "apply_date": event.apply_date,
+        "payment_method": event.payment_method.value,
+        "payment_frequency": event.payment_frequency.value,
+        "amount": event.amount,
+        "state": IN_SUSPENSE,
+        "sequence": sequence or 0,
+    }
+    # One statement where `merge` took two (a SELECT by key, then the INSERT at flush).
+    insert = _insert_for(session)(PaymentView).values(**row)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["certificate_number", "payment_id"],
+            set_={name: insert.excluded[name] for name in row if name not in KEY},
         )
     )
-    session.execute(
-        update(BillingView)
-        .where(BillingView.certificate_number == event.certificate_number)
-        .values(suspense_balance=event.suspense_balance)
-    )
-    _recompute_last_payment_date(session, event.certificate_number)
+    _recompute_last_payment_date(session, number, suspense_balance=event.suspense_balance)
 
 
 def payment_applied(session: Session, _: Envelope, event: billing.PaymentApplied) -> None:
@@ -92,26 +93,33 @@ def payment_reversed(session: Session, _: Envelope, event: billing.PaymentRevers
         .where(PaymentView.certificate_number == number, PaymentView.payment_id == event.payment_id)
         .values(state=REVERSED)
     )
+    _recompute_last_payment_date(
+        session, number, paid_to_date=event.paid_to_date, suspense_balance=event.suspense_balance
+    )
+
+
+def _recompute_last_payment_date(session: Session, number: str, **also: object) -> None:
+    """The latest apply date of the payments not reversed (None when there is none), set in
+    one UPDATE with `also` (the other columns the event changes)."""
+    latest = (
+        select(func.max(PaymentView.apply_date))
+        .where(PaymentView.certificate_number == number, PaymentView.state != REVERSED)
+        .scalar_subquery()
+    )
     session.execute(
         update(BillingView)
         .where(BillingView.certificate_number == number)
-        .values(paid_to_date=event.paid_to_date, suspense_balance=event.suspense_balance)
+        .values(last_payment_date=latest, **also)
     )
-    _recompute_last_payment_date(session, number)
 
 
-def _recompute_last_payment_date(session: Session, number: str) -> None:
-    """The latest apply date of the payments not reversed (None when there is none)."""
-    latest = session.scalar(
-        select(func.max(PaymentView.apply_date)).where(
-            PaymentView.certificate_number == number, PaymentView.state != REVERSED
-        )
-    )
-    session.execute(
-        update(BillingView)
-        .where(BillingView.certificate_number == number)
-        .values(last_payment_date=latest)
-    )
+def _insert_for(session: Session):
+    """The dialect's INSERT (PostgreSQL's or SQLite's: both have ON CONFLICT)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def premium_billed(session: Session, _: Envelope, event: billing.PremiumBilled) -> None:
