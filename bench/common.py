@@ -54,6 +54,17 @@ class Sizes:
     projection_accounts: int
     projection_payments: int
     projection_repeats: int
+    # Figures 5-8: the generated data set, (name, owners, events) per scale, smallest first;
+    # the portal under load at the largest.
+    scales: tuple[tuple[str, int, int], ...] = ()
+    seed: int = 11
+    load_owners: int = 50
+    load_concurrency: int = 50
+    load_seconds: float = 60.0
+    load_max_requests: int = 40_000
+    pgbench_load_seconds: float = 20.0
+    load_ingestion_share: float = 0.3  # of the append capacity (figure 1, 8 clients)
+    latency_share: float = 0.1  # figure 3's arrival rate, of the same capacity
 
 
 FULL = Sizes(
@@ -74,6 +85,7 @@ FULL = Sizes(
     projection_accounts=20,
     projection_payments=50,
     projection_repeats=3,
+    scales=(("100k", 1_000, 100_000), ("1M", 10_000, 1_000_000)),
 )
 
 QUICK = Sizes(
@@ -94,6 +106,12 @@ QUICK = Sizes(
     projection_accounts=5,
     projection_payments=20,
     projection_repeats=1,
+    scales=(("2k", 20, 2_000), ("5k", 50, 5_000)),
+    load_owners=5,
+    load_concurrency=10,
+    load_seconds=8.0,
+    load_max_requests=2_000,
+    pgbench_load_seconds=3.0,
 )
 
 

@@ -1,7 +1,7 @@
 """`make bench`: throughput and latency figures, each next to raw limits measured in the same
 run on the same machine (no number is hard-coded), as a table and `bench/results.json`.
 
-    python -m bench.run [--quick] [--only 1,2,3,4] [--output bench/results.json]
+    python -m bench.run [--quick] [--only 1,2,3,4,5] [--output bench/results.json]
 
 Needs `DATABASE_URL` (any database of the cluster; the run creates its own) and
 `KAFKA_BOOTSTRAP_SERVERS`; `deploy/bench.sh` starts the local ones when they are not set.
@@ -66,6 +66,22 @@ Figure 4 — projection throughput without Kafka.
     `projection_repeats`; and `raw.commit1.1`, as the projection commits once per event.
     `proj.read` is the bare `select_notifications`.
 
+Figures 5–8 — at scale (`bench.scale`, `--only 5`). The generated data set (`bench.dataset`:
+    documented, deterministic seed) at each of `Sizes.scales` (100k events / 1,000 owners and
+    1M events / 10,000 owners; the smaller is the first owners of the larger), on fresh
+    databases and topics: 5, projection replay (`portal replay`'s code in its own process)
+    against raw read + decode and a binary COPY of the rows it produced; 6, rebuild from Kafka
+    against a bare aiokafka `getmany` loop, after the services' own relay processes published
+    the stores; 7, at the largest scale, the portal API under load (`bench.portal_load`: 50
+    registered owners, the chaos load test's page mix, ingestion at 30 % of figure 1's append
+    capacity) against pgbench running the portal's SQL for the same pages and owners
+    (`bench.portal_query`); 8, the peak RSS of every process started (`bench.processes`).
+    Figure 3's arrival rate is 10 % of the same append capacity.
+
+Targets: `bench.targets` turns the figures into the `targets` object of the results (one entry
+per row of issue 11's table: value, limit, ratio, target, met, unit) and `growth` (each scale
+figure per scale and its change from the smallest scale to the largest).
+
 Also recorded: the machine (nproc, CPU model, memory, Python, package versions, PostgreSQL
 version and settings: synchronous_commit, fsync, wal_sync_method, …) and the CPU use of this
 process per section and in total (resource.getrusage; 100 % = one core busy; pgbench counts
@@ -73,9 +89,10 @@ as a child; PostgreSQL and Kafka are other processes and are not counted). A not
 run that started on a busy machine (CPUs over 20 % busy in the 0.5 s before it, from
 /proc/stat, or other clients connected to PostgreSQL): its figures may be perturbed.
 
-Exit status 0 — a report, there are no targets yet — even when a section failed (it is listed
-under errors); 2 when DATABASE_URL or KAFKA_BOOTSTRAP_SERVERS is missing. The databases made
-for the run are dropped at its end (DROP DATABASE … WITH (FORCE)) and its topics deleted.
+Exit status 0 — a report: a target not met is a finding, not a failure — even when a
+section failed (it is listed under errors); 2 when DATABASE_URL or KAFKA_BOOTSTRAP_SERVERS is
+missing. The databases made for the run are dropped at its end (DROP DATABASE … WITH
+(FORCE)) and its topics deleted.
 """
 
 from __future__ import annotations
@@ -86,6 +103,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,18 +111,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import eventstore, latency, projection
+from bench import eventstore, latency, projection, scale
 from bench.common import (
     FULL,
     QUICK,
     Databases,
     Report,
+    Sizes,
     machine_info,
     new_run_id,
     progress,
     section,
     total_cpu,
 )
+from bench.targets import growth, targets
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
@@ -180,11 +200,43 @@ def print_report(report: Report, machine: dict[str, Any], wall: float) -> None:
         console.print(f"[red]error in {error['section']}:[/red] {error['error']}")
 
 
+def print_targets(rows: dict[str, Any]) -> None:
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    table = Table(title="Targets (bench/results.json `targets`)", title_justify="left")
+    for column in ("Row", "Value", "Limit", "Ratio", "Target", "Met"):
+        table.add_column(
+            column, justify="right" if column in ("Value", "Limit", "Ratio") else "left"
+        )
+    for name, row in rows.items():
+        unit = row["unit"]
+        table.add_row(
+            name,
+            _number(row["value"], unit),
+            _number(row["limit"], unit),
+            "—" if row["ratio"] is None else f"{row['ratio']:.3f}×",
+            row["target"],
+            "[green]yes[/green]" if row["met"] else "[red]no[/red]",
+        )
+    console.print(table)
+
+
+def _at_latency_share(report: Report, sizes: Sizes) -> Sizes:
+    """Figure 3's arrival rate: `latency_share` of the append capacity figure 1 measured."""
+    from bench.portal_load import append_capacity
+
+    capacity, source = append_capacity(report)
+    rate = round(sizes.latency_share * capacity, 1)
+    report.notes.append(f"figure 3 runs at {rate}/s: {sizes.latency_share:.0%} of {source}")
+    return replace(sizes, latency_rate=rate)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test, < 60 s)")
     parser.add_argument(
-        "--only", default="1,2,3,4", help="comma-separated figures to run (default: all)"
+        "--only",
+        default="1,2,3,4,5",
+        help="comma-separated figures to run (default: all; 5 = the scale figures 5-8)",
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results JSON path")
     return parser.parse_args(argv)
@@ -197,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set", file=sys.stderr)
         return 2
     only = {part.strip() for part in args.only.split(",") if part.strip()}
+    scale_results: dict[str, Any] = {}
     sizes = QUICK if args.quick else FULL
     report = Report(sizes)
     started_at = datetime.now(UTC)
@@ -221,17 +274,23 @@ def main(argv: list[str] | None = None) -> int:
                 eventstore.run(report, sizes, databases, machine["postgresql_version"])
         if "3" in only:
             with section(report, "figure 3 (total)"):
-                latency.run(report, sizes, databases, base_url, bootstrap)
+                latency.run(
+                    report, _at_latency_share(report, sizes), databases, base_url, bootstrap
+                )
         if "4" in only:
             with section(report, "figure 4 (total)"):
                 projection.run(report, sizes, databases)
+        if "5" in only:
+            with section(report, "figures 5-8 at scale (total)"):
+                scale_results = scale.run(report, sizes, databases, base_url, bootstrap)
     finally:
         dropped = databases.drop_all()
         progress.log(f"dropped {len(dropped)} databases")
     wall = time.perf_counter() - started
     machine["load_average_at_end"] = os.getloadavg()
     if only & {"1", "2"} != {"1", "2"}:
-        report.figures = [r for r in report.figures if r.figure in only]
+        shown = only | ({"6", "7", "8"} if "5" in only else set())
+        report.figures = [r for r in report.figures if r.figure in shown]
     result = {
         "started_at": started_at.isoformat(),
         "duration_s": round(wall, 1),
@@ -239,12 +298,16 @@ def main(argv: list[str] | None = None) -> int:
         "mode": sizes.mode,
         "figures_run": sorted(only),
         "machine": machine,
+        "targets": targets(report, scale_results),
+        "growth": growth(report),
+        "scales": scale_results,
         **report.to_json(),
         "cpu_total": total_cpu(wall),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print_report(report, machine, wall)
+    print_targets(result["targets"])
     progress.log(f"wrote {args.output}")
     return 0
 

@@ -15,6 +15,7 @@ from shared.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
+
 def test_every_fault_kind_once_leaves_nothing_lost_or_doubled(tmp_path) -> None:
     report = asyncio.run(run(SMALL, seed=7, state_dir=REPO_ROOT / "var" / "chaos-test"))
     (tmp_path / "chaos.json").write_text(json.dumps(report, indent=2, default=str))
