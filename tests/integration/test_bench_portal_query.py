@@ -8,8 +8,6 @@ anything is (no timed assertion)."""
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,23 +19,21 @@ from uuid import UUID
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from bench import portal_query
 from bench.chaos.load import PAGES, run_load
 from bench.chaos.owners import OwnerLogin
 from bench.common import Databases
 from services.portal.demo import DEMO_PASSWORD, DEMO_USERS
-from services.portal.embedded import EmbeddedSystem, build_embedded, create_embedded_app
-from shared.mail import MailSettings, free_port
+from services.portal.embedded import EmbeddedSystem
 from shared.personal_data import vault_at
 from shared.settings import Settings
 from tests.conftest import Infra
+from tests.served_portal import served_portal
 
 pytestmark = pytest.mark.integration
 
 DATABASES = ("policy", "billing", "portal", "identity", "keystore", "documents", "claims")
-STARTUP_SECONDS = 120
 
 
 @dataclass
@@ -55,18 +51,6 @@ class DemoPortal:
         opened = vault_at(self.settings.database_url_for("keystore")).open
         engine = self.system.read_engine
         return portal_query.capture_owners(engine, self.owners, open_sealed=opened)  # type: ignore[arg-type]
-
-
-def _wait_healthy(base_url: str, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline and thread.is_alive():
-        try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the demo portal at {base_url} did not become healthy")
 
 
 def _sign_in(base_url: str) -> list[OwnerLogin]:
@@ -94,25 +78,10 @@ def demo_portal(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
         DATABASE_SUFFIX=suffix,
         PORTAL_VAR_DIR=tmp_path_factory.mktemp("portal-query"),
     )
-    server: uvicorn.Server | None = None
-    thread: threading.Thread | None = None
     try:
-        system = build_embedded(settings)
-        app = create_embedded_app(system, seed=True, mail=MailSettings(SMTP_PORT=free_port()))
-        port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="on", loop="asyncio", log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-        thread.start()
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_healthy(base_url, thread)
-        yield DemoPortal(base_url, settings, system, _sign_in(base_url))
+        with served_portal(settings) as (base_url, system):
+            yield DemoPortal(base_url, settings, system, _sign_in(base_url))
     finally:
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(timeout=30)
         databases.drop_all()
 
 

@@ -21,20 +21,14 @@ before the rest of the suite runs), not session-scoped.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from services.portal.embedded import build_embedded, create_embedded_app
-from shared.mail import MailSettings, free_port
 from shared.settings import Settings
 from tests.e2e.browser import watch_console
+from tests.served_portal import served_portal
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,49 +38,13 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--no-first-run",
 ]
-STARTUP_SECONDS = 120
-
-
-def _serve(var_dir: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
-    system = build_embedded(Settings(PORTAL_VAR_DIR=var_dir))
-    app = create_embedded_app(system, seed=True, mail=MailSettings(SMTP_PORT=free_port()))
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="on", loop="asyncio", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
-def _wait_healthy(base_url: str, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError(f"the portal server stopped while starting ({last})")
-        try:
-            answer = httpx.get(f"{base_url}/health", timeout=2)
-            if answer.status_code == 200:
-                return
-            last = f"/health answered {answer.status_code}"
-        except httpx.HTTPError as exc:
-            last = repr(exc)
-        time.sleep(0.1)
-    raise RuntimeError(f"the portal at {base_url} was not healthy in {STARTUP_SECONDS}s ({last})")
 
 
 @pytest.fixture(scope="module")
 def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server, thread, base_url = _serve(tmp_path_factory.mktemp("live-portal"))
-    try:
-        _wait_healthy(base_url, thread)
+    settings = Settings(PORTAL_VAR_DIR=tmp_path_factory.mktemp("live-portal"))
+    with served_portal(settings) as (base_url, _):
         yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "uvicorn did not stop within 30s"
 
 
 @pytest.fixture(scope="package")
