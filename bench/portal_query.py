@@ -43,8 +43,10 @@ pgbench (`run_pgbench`): `--no-vacuum`, `--protocol=prepared` by default (psycop
 statement a connection has run 5 times, the portal's steady state), `-c clients -j 2`, `-T
 seconds` (or `-t` per client when `max_transactions` is given), `--log` of every transaction
 into a temporary directory, parsed for tps, p50/p99/mean/max latency in ms, per page, and
-failures (failed transactions in the log plus aborted clients). Loopback hosts only; the
-process is killed if it outlives its bound.
+failures (failed transactions in the log plus aborted clients). pgbench reads its clock
+lazily, so a transaction that completes without waiting is logged as 0 µs: a limit that
+reads low, which makes the portal's ratio to it pessimistic, never flattering. Loopback hosts
+only; the process is killed if it outlives its bound.
 """
 
 from __future__ import annotations

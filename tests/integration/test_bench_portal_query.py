@@ -113,7 +113,10 @@ def test_every_script_runs_under_pgbench(demo_portal: DemoPortal, tmp_path: Path
     assert all(count > 0 for count in result["by_script"].values()), result["by_script"]
     assert result["weights"] == {p.name: PAGES[portal_query.script_page(p)] for p in scripts}
     assert result["tps"] > 0 and result["transactions"] > 0
-    assert result["p99_ms"] >= result["p50_ms"] > 0
+    # pgbench reads its clock lazily: a transaction that completes without a wait can be
+    # logged as 0 µs (2 clients on the small demo data: sometimes most of them), so the
+    # median may be 0; the mean and the p99 cannot be.
+    assert result["p99_ms"] >= result["p50_ms"] >= 0 and result["mean_ms"] > 0
     assert set(result["by_page"]) == set(PAGES)
 
 
