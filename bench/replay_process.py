@@ -10,6 +10,7 @@ summary line, which `bench.scale` parses.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from services.portal import replay as replaying
@@ -19,7 +20,9 @@ from shared.settings import Settings
 
 
 def main(argv: list[str]) -> int:
-    from_kafka = "--from-kafka" in argv
+    parser = argparse.ArgumentParser(prog="python -m bench.replay_process")
+    parser.add_argument("--from-kafka", action="store_true", help="the topics as source")
+    from_kafka = parser.parse_args(argv).from_kafka
     settings = Settings()
     install(vault_at(settings.database_url_for("keystore")))
     live_url = settings.database_url_for("portal")
