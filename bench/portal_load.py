@@ -60,9 +60,9 @@ def _plain(url: str) -> str:
 async def place_portal_consumer_at_the_end(settings: Settings) -> int:
     """Record, as the portal consumer would, that it is at the end of every partition the
     rebuild read; answers how many partitions."""
-    from bench.scale import _end_offsets, _topics
+    from bench.scale import end_offsets, portal_topics
 
-    ends = await _end_offsets(settings.kafka_bootstrap_servers, _topics(settings))
+    ends = await end_offsets(settings.kafka_bootstrap_servers, portal_topics(settings))
     rows = [("portal", p.topic, p.partition, end - 1) for p, end in ends.items() if end > 0]
     with psycopg.connect(_plain(settings.database_url_for("portal"))) as connection:
         connection.cursor().executemany(

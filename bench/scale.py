@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench.common import Databases, Measure, Report, Sizes, progress, section
 from bench.latency import delete_topics
 from bench.processes import RssSampler, ServiceProcesses, service_env
+from shared.ops import KafkaOffsets
 from shared.settings import REPO_ROOT, Settings
 
 SECRET = "b7" * 32  # the installation's keyed-hash secret for the bench's data sets
@@ -280,23 +281,18 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-async def _end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
+async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    """The end offset of every partition of `topics` (shared.ops.KafkaOffsets' discovery)."""
+    offsets = KafkaOffsets(bootstrap)
+    await offsets.start()
     try:
-        partitions = []
-        for topic in topics:
-            numbers = consumer.partitions_for_topic(topic)
-            if numbers is None:
-                await consumer._client.force_metadata_update()
-                numbers = consumer.partitions_for_topic(topic) or set()
-            partitions += [TopicPartition(topic, n) for n in sorted(numbers)]
-        return await consumer.end_offsets(partitions) if partitions else {}
+        partitions = await offsets.partitions(topics)
+        return await offsets.consumer.end_offsets(partitions) if partitions else {}
     finally:
-        await consumer.stop()
+        await offsets.stop()
 
 
-def _topics(settings: Settings) -> list[str]:
+def portal_topics(settings: Settings) -> list[str]:
     from services.portal.projections import SUBSCRIBED_TOPICS
 
     return [settings.topic(t) for t in SUBSCRIBED_TOPICS]
@@ -310,7 +306,7 @@ async def _relayed(report: Report, settings: Settings, scale: Scale, events: int
     deadline = started + max(300.0, events / 500)
     published = 0
     while time.perf_counter() < deadline:
-        published = sum((await _end_offsets(settings.kafka_bootstrap_servers, topics)).values())
+        published = sum((await end_offsets(settings.kafka_bootstrap_servers, topics)).values())
         if published >= events:
             break
         await asyncio.sleep(1.0)
@@ -330,8 +326,8 @@ async def _relayed(report: Report, settings: Settings, scale: Scale, events: int
 
 
 async def _getmany_limit(report: Report, settings: Settings, scale: Scale) -> None:
-    topics = _topics(settings)
-    ends = await _end_offsets(settings.kafka_bootstrap_servers, topics)
+    topics = portal_topics(settings)
+    ends = await end_offsets(settings.kafka_bootstrap_servers, topics)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=None,
