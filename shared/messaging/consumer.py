@@ -5,12 +5,22 @@ effect and records the position (topic, partition, offset) in one transaction of
 database, idempotently per `(aggregate_id, aggregate_version)`. A message that cannot be
 parsed or applied goes to the dead-letter topic with the reason, its position is recorded,
 and the consumer carries on. A database that is away is waited for, never dead-lettered.
+
+`handle_batch` takes the records one fetch returned. For a sink that can apply a run of
+deliveries in one transaction (`SqlSink.apply_many`), each run of parsed messages between two
+dead letters is applied and committed at once: one commit per fetch instead of one per event,
+so a consumer that falls behind catches up in large transactions, while one that keeps up still
+commits each event as it comes (a fetch then holds one record). A run that fails is applied
+again one message at a time, with the same retries and dead-lettering as `handle`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -39,6 +49,22 @@ class Sink(Protocol):
 
     def skip(self, topic: str, partition: int, offset: int) -> None:
         """Record the position only (after dead-lettering a message)."""
+
+
+class BatchSink(Sink, Protocol):
+    """A sink that can also apply a run of deliveries in one transaction."""
+
+    def apply_many(
+        self,
+        deliveries: Sequence[Delivery],
+        around: Callable[[Delivery], ContextManager[Any]] | None = None,
+    ) -> int:
+        """Apply in order, in one transaction; how many changed the read models. Raises (and
+        rolls everything back) on any error."""
+
+
+# One fetched message: (topic, partition, offset, value, headers).
+Record = tuple[str, int, int, bytes, dict[str, bytes]]
 
 
 class DeadLetters(Protocol):
@@ -101,37 +127,118 @@ class ConsumerCore:
     async def handle(
         self, topic: str, partition: int, offset: int, value: bytes, headers: dict[str, bytes]
     ) -> None:
-        with continued_span(
+        with self._consume_span(topic, partition, offset, headers) as span:
+            parsed = await self._parse(topic, partition, offset, value)
+            if isinstance(parsed, str):
+                await self._dead_letter(topic, partition, offset, value, headers, parsed)
+                return
+            envelope, event = parsed
+            span.set_attribute("event_type", envelope.event_type)
+            span.set_attribute("aggregate_version", envelope.aggregate_version)
+            delivery = Delivery(
+                topic, partition, offset, envelope, event, traceparent_from_headers(headers)
+            )
+            await stall_point("consumer.stall")
+            await self._apply_one(delivery, value, headers)
+
+    async def handle_batch(self, records: Sequence[Record]) -> None:
+        """The records of one fetch, in partition order (see the module's docstring)."""
+        if len(records) == 1 or not hasattr(self.sink, "apply_many"):
+            for record in records:
+                await self.handle(*record)
+            return
+        run: list[tuple[Delivery, bytes, dict[str, bytes]]] = []
+        for topic, partition, offset, value, headers in records:
+            parsed = await self._parse(topic, partition, offset, value)
+            if isinstance(parsed, str):
+                # The run before it first: dead-lettering records this message's position.
+                await self._apply_run(run)
+                run = []
+                with self._consume_span(topic, partition, offset, headers):
+                    await self._dead_letter(topic, partition, offset, value, headers, parsed)
+                continue
+            envelope, event = parsed
+            traceparent = traceparent_from_headers(headers)
+            run.append(
+                (Delivery(topic, partition, offset, envelope, event, traceparent), value, headers)
+            )
+        await self._apply_run(run)
+
+    async def _apply_run(self, run: Sequence[tuple[Delivery, bytes, dict[str, bytes]]]) -> None:
+        if not run:
+            return
+        await stall_point("consumer.stall")
+        deliveries = [delivery for delivery, _, _ in run]
+        sink: BatchSink = self.sink  # type: ignore[assignment]
+        try:
+            applied = await asyncio.to_thread(sink.apply_many, deliveries, self._traced)
+        except Exception as exc:
+            log.info(
+                "%s: a run of %d messages failed (%s: %s); applying them one by one",
+                self.name,
+                len(run),
+                type(exc).__name__,
+                exc,
+            )
+            for delivery, value, headers in run:
+                with self._consume_span(
+                    delivery.topic, delivery.partition, delivery.offset, headers
+                ):
+                    await self._apply_one(delivery, value, headers)
+            return
+        crash_point("consumer.after_commit")
+        self.applied += applied
+        self.duplicates += len(run) - applied
+        for delivery in deliveries:
+            self.last_applied[(delivery.topic, delivery.partition)] = (
+                delivery.offset,
+                delivery.envelope.occurred_at,
+            )
+
+    @contextmanager
+    def _traced(self, delivery: Delivery) -> Iterator[None]:
+        """Around each delivery of a run: the same spans as `handle` (consume, then apply),
+        continuing the producer's trace."""
+        with (
+            continued_span(
+                f"consume {delivery.topic}",
+                delivery.traceparent,
+                **self._consume_attributes(delivery.topic, delivery.partition, delivery.offset),
+                event_type=delivery.envelope.event_type,
+                aggregate_version=delivery.envelope.aggregate_version,
+            ),
+            tracer.start_as_current_span(
+                f"{self.name} apply {delivery.envelope.event_type}",
+                attributes={
+                    "messaging.destination": delivery.topic,
+                    "messaging.kafka.offset": delivery.offset,
+                },
+            ),
+        ):
+            yield
+
+    def _consume_attributes(self, topic: str, partition: int, offset: int) -> dict[str, Any]:
+        return {
+            "messaging.destination.name": topic,
+            "messaging.kafka.partition": partition,
+            "messaging.kafka.offset": offset,
+            "messaging.consumer.group.name": self.name,
+        }
+
+    def _consume_span(
+        self, topic: str, partition: int, offset: int, headers: dict[str, bytes]
+    ) -> ContextManager[Any]:
+        return continued_span(
             f"consume {topic}",
             traceparent_from_headers(headers),
-            **{
-                "messaging.destination.name": topic,
-                "messaging.kafka.partition": partition,
-                "messaging.kafka.offset": offset,
-                "messaging.consumer.group.name": self.name,
-            },
-        ) as span:
-            await self._handle(span, topic, partition, offset, value, headers)
-
-    async def _handle(
-        self,
-        span: Any,
-        topic: str,
-        partition: int,
-        offset: int,
-        value: bytes,
-        headers: dict[str, bytes],
-    ) -> None:
-        parsed = await self._parse(topic, partition, offset, value, headers)
-        if parsed is None:
-            return
-        envelope, event = parsed
-        span.set_attribute("event_type", envelope.event_type)
-        span.set_attribute("aggregate_version", envelope.aggregate_version)
-        delivery = Delivery(
-            topic, partition, offset, envelope, event, traceparent_from_headers(headers)
+            **self._consume_attributes(topic, partition, offset),
         )
-        await stall_point("consumer.stall")
+
+    async def _apply_one(self, delivery: Delivery, value: bytes, headers: dict[str, bytes]) -> None:
+        """Apply one delivery: wait for a database that is away, dead-letter what cannot be
+        applied."""
+        topic, partition, offset = delivery.topic, delivery.partition, delivery.offset
+        envelope = delivery.envelope
         attempt = 0
         while True:
             try:
@@ -161,24 +268,21 @@ class ConsumerCore:
             return
 
     async def _parse(
-        self, topic: str, partition: int, offset: int, value: bytes, headers: dict[str, bytes]
-    ) -> tuple[Envelope, IntegrationEvent | None] | None:
-        """The envelope and event, or None once dead-lettered. Opening sealed personal fields
-        reads the key store: a database that is away is waited for here too (a message whose
-        handling raises is acknowledged already, so it must not escape)."""
+        self, topic: str, partition: int, offset: int, value: bytes
+    ) -> tuple[Envelope, IntegrationEvent | None] | str:
+        """The envelope and event, or the reason to dead-letter the message. Opening sealed
+        personal fields reads the key store: a database that is away is waited for here too (a
+        message whose handling raises is acknowledged already, so it must not escape)."""
         attempt = 0
         while True:
             try:
                 return parse_event(value)
             except ContractError as exc:
-                await self._dead_letter(topic, partition, offset, value, headers, str(exc))
-                return None
+                return str(exc)
             except Exception as exc:
                 delay = self._retry_delay(exc, attempt, f"{topic}@{offset}")
                 if delay is None:
-                    reason = f"{type(exc).__name__}: {exc}"
-                    await self._dead_letter(topic, partition, offset, value, headers, reason)
-                    return None
+                    return f"{type(exc).__name__}: {exc}"
                 attempt += 1
                 await asyncio.sleep(delay)
 

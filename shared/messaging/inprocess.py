@@ -89,9 +89,10 @@ class InProcessDelivery:
                     continue
                 position = await asyncio.to_thread(core.sink.position, topic, 0) or 0
                 records, last = await asyncio.to_thread(outbox.read, position, batch_size)
-                for record in records:
-                    await core.handle(topic, 0, record.position, record.value, dict(record.headers))
-                    delivered += 1
+                await core.handle_batch(
+                    [(topic, 0, r.position, r.value, dict(r.headers)) for r in records]
+                )
+                delivered += len(records)
                 if last > position and (not records or records[-1].position < last):
                     await asyncio.to_thread(core.sink.skip, topic, 0, last)
         return delivered

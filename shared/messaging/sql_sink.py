@@ -5,14 +5,18 @@ per-aggregate version watermark (a re-published event is a no-op: events of one 
 arrive in version order, because they share a key and so a partition), apply the handler,
 then move both forward.
 
-`apply_many` does the same for a run of deliveries in one transaction (a replay into a shadow
-that nothing else writes): positions and watermarks are kept in memory through the run and
-written once, so a rebuild pays one commit per run instead of one per event.
+`apply_many` does the same for a run of deliveries in one transaction (a replay's run, or the
+records of one Kafka fetch): the partition positions are locked once, positions and watermarks
+are kept in memory through the run and written once, so a consumer pays one commit per run
+instead of one per event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import nullcontext
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, bindparam, select
 from sqlalchemy.engine import Engine
@@ -78,25 +82,23 @@ class SqlSink:
             watermark = self._watermark(session, aggregate_id)
             fresh = watermark is None or envelope.aggregate_version > watermark
             if fresh and projector is not None:
-                with tracer.start_as_current_span(
-                    f"project {envelope.event_type}",
-                    attributes={
-                        "event_type": envelope.event_type,
-                        "aggregate_version": envelope.aggregate_version,
-                    },
-                ):
-                    projector(session, envelope, delivery.event)  # type: ignore[arg-type]
+                self._project(session, projector, envelope, delivery.event)
             if fresh:
                 self._set_watermark(session, aggregate_id, envelope.aggregate_version, watermark)
             self._advance(session, delivery.topic, delivery.partition, delivery.offset, position)
             crash_point("consumer.in_transaction")
             return fresh and projector is not None
 
-    def apply_many(self, deliveries: Sequence[Delivery]) -> int:
+    def apply_many(
+        self,
+        deliveries: Sequence[Delivery],
+        around: Callable[[Delivery], ContextManager[Any]] | None = None,
+    ) -> int:
         """Apply `deliveries` in order, in ONE transaction; how many changed the read models.
 
-        Same checks as `apply`, per delivery. Any error rolls the whole run back and raises:
-        the caller applies that run again one by one to find the culprit."""
+        Same checks as `apply`, per delivery; `around(delivery)` is entered around each
+        projector call (the live consumer's per-message spans). Any error rolls the whole run
+        back and raises: the caller applies that run again one by one to find the culprit."""
         if not deliveries:
             return 0
         applied = 0
@@ -125,7 +127,11 @@ class SqlSink:
                 watermarks[aggregate_id] = envelope.aggregate_version
                 projector = self.projectors.get(type(delivery.event)) if delivery.event else None
                 if projector is not None:
-                    projector(session, envelope, delivery.event)  # type: ignore[arg-type]
+                    with around(delivery) if around is not None else nullcontext():
+                        if around is None:  # a replay: no span per event
+                            projector(session, envelope, delivery.event)  # type: ignore[arg-type]
+                        else:
+                            self._project(session, projector, envelope, delivery.event)
                     applied += 1
             self._write_watermarks(session, watermarks, first_watermarks)
             for (topic, partition), offset in positions.items():
@@ -133,7 +139,24 @@ class SqlSink:
                     self._advance(
                         session, topic, partition, offset, first_positions[(topic, partition)]
                     )
+            crash_point("consumer.in_transaction")
         return applied
+
+    @staticmethod
+    def _project(
+        session: Session,
+        projector: Projector,
+        envelope: Envelope,
+        event: IntegrationEvent | None,
+    ) -> None:
+        with tracer.start_as_current_span(
+            f"project {envelope.event_type}",
+            attributes={
+                "event_type": envelope.event_type,
+                "aggregate_version": envelope.aggregate_version,
+            },
+        ):
+            projector(session, envelope, event)  # type: ignore[arg-type]
 
     def _write_watermarks(
         self, session: Session, now: dict[str, int | None], before: dict[str, int | None]
