@@ -129,7 +129,8 @@ class Arrivals:
 
 class Stamps:
     """When each billing record left the outbox (the relay's read returned) and when the
-    portal consumer started on it: appends only while measuring, parsed afterwards."""
+    portal consumer started on the fetch that holds it: appends only while measuring, parsed
+    afterwards."""
 
     def __init__(self) -> None:
         self.reads: list[tuple[float, list[bytes]]] = []
@@ -147,13 +148,14 @@ class Stamps:
         outbox.read = timed_read
 
     def wrap_core(self, core) -> None:
-        handle = core.handle
+        handle_batch = core.handle_batch
 
-        async def timed_handle(topic, partition, offset, value, headers) -> None:
-            self.handles.append((time.perf_counter(), value))
-            await handle(topic, partition, offset, value, headers)
+        async def timed_handle_batch(records) -> None:
+            at = time.perf_counter()
+            self.handles.extend((at, value) for _, _, _, value, _ in records)
+            await handle_batch(records)
 
-        core.handle = timed_handle
+        core.handle_batch = timed_handle_batch
 
     @staticmethod
     def _payment_id(value: bytes) -> str | None:
