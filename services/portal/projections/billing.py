@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from services.portal.readmodels import BillingView, PaymentView
 from shared.contracts import billing
@@ -89,25 +90,34 @@ _PAYMENT_REVERSED = (
     .values(state=REVERSED)
 )
 _BILLED = update(_accounts).where(_ACCOUNT).values(billed_to_date=bindparam("billed_to_date"))
-# INSERT … ON CONFLICT DO UPDATE of a payment's row, its sequence (the account's count of
-# payments before it) computed in the same statement: one round trip per payment. As text
-# (PostgreSQL and SQLite share this syntax): SQLAlchemy does not cache the compiled form of a
-# dialect's own INSERT construct, and compiling it cost more than running it.
-_PAYMENT_UPSERT = text(
-    f"""
-    INSERT INTO {_payments.name} ({", ".join(_PAYMENT_COLUMNS)}, sequence)
-    VALUES ({", ".join(f":{name}" for name in _PAYMENT_COLUMNS)},
-            (SELECT count(*) FROM {_payments.name} WHERE certificate_number = :certificate_number))
-    ON CONFLICT (certificate_number, payment_id) DO UPDATE SET
-    {
-        ", ".join(
-            f"{name} = excluded.{name}"
-            for name in (*_PAYMENT_COLUMNS, "sequence")
-            if name not in KEY
-        )
-    }
-    """
-).bindparams(*(bindparam(name, type_=_payments.c[name].type) for name in _PAYMENT_COLUMNS))
+_payment_upserts: dict[tuple[str, str | None], TextClause] = {}
+
+
+def _payment_upsert(session: Session) -> TextClause:
+    """INSERT … ON CONFLICT DO UPDATE of a payment's row, its sequence (the account's count of
+    payments before it) computed in the same statement: one round trip per payment.
+
+    As text, which PostgreSQL and SQLite share: SQLAlchemy does not cache the compiled form of
+    a dialect's own INSERT construct, and compiling it for every event cost more than running
+    it. Text escapes `schema_translate_map`, so the table is qualified here with the schema
+    the session's engine maps to (a replay's shadow), one statement per schema."""
+    bind = session.get_bind()
+    translate = bind.get_execution_options().get("schema_translate_map") or {}
+    key = (bind.dialect.name, translate.get(None))
+    if key not in _payment_upserts:
+        quote = bind.dialect.identifier_preparer.quote
+        table = quote(_payments.name)
+        if key[1] is not None:
+            table = f"{quote(key[1])}.{table}"
+        updated = (name for name in (*_PAYMENT_COLUMNS, "sequence") if name not in KEY)
+        _payment_upserts[key] = text(
+            f"INSERT INTO {table} ({', '.join(_PAYMENT_COLUMNS)}, sequence) "
+            f"VALUES ({', '.join(f':{name}' for name in _PAYMENT_COLUMNS)}, "
+            f"(SELECT count(*) FROM {table} WHERE certificate_number = :certificate_number)) "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET "
+            + ", ".join(f"{name} = excluded.{name}" for name in updated)
+        ).bindparams(*(bindparam(name, type_=_payments.c[name].type) for name in _PAYMENT_COLUMNS))
+    return _payment_upserts[key]
 
 
 def billing_account_opened(
@@ -132,7 +142,7 @@ def billing_account_opened(
 def payment_received(session: Session, _: Envelope, event: billing.PaymentReceived) -> None:
     number = event.certificate_number
     session.execute(
-        _PAYMENT_UPSERT,
+        _payment_upsert(session),
         {
             "certificate_number": number,
             "payment_id": event.payment_id,
