@@ -23,8 +23,9 @@ DEFAULT_PARTITIONS = 3
 FETCH_MAX_WAIT_MS = 20
 # A batch subscriber's `getmany` returns as soon as records are buffered; after an empty poll
 # FastStream sleeps this long before polling again, so it bounds the extra wait of a record
-# that arrives after a quiet spell.
-BATCH_POLL_MS = 10
+# that arrives after a quiet spell. Measured (bench figure 3, quick): command → read model p50
+# 48 ms at 10 ms, 26 ms at 2 ms; an idle consumer's CPU 2.9 % at 10 ms, 3.1 % at 2 ms.
+BATCH_POLL_MS = 2
 MAX_BATCH = 500
 
 
