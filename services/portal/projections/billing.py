@@ -12,6 +12,7 @@ inbox (`queries/billing.py`).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
@@ -120,6 +121,14 @@ def _payment_upsert(session: Session) -> TextClause:
     return _payment_upserts[key]
 
 
+def _execute(session: Session, statement: Any, parameters: dict[str, Any]) -> None:
+    """Run a prebuilt statement after flushing the session's pending ORM changes (an account
+    merged by `billing_account_opened` in the same run): a Core or text statement does not
+    autoflush as an ORM one does, and would not see them."""
+    session.flush()
+    session.execute(statement, parameters)
+
+
 def billing_account_opened(
     session: Session, _: Envelope, event: billing.BillingAccountOpened
 ) -> None:
@@ -141,7 +150,8 @@ def billing_account_opened(
 
 def payment_received(session: Session, _: Envelope, event: billing.PaymentReceived) -> None:
     number = event.certificate_number
-    session.execute(
+    _execute(
+        session,
         _payment_upsert(session),
         {
             "certificate_number": number,
@@ -154,14 +164,17 @@ def payment_received(session: Session, _: Envelope, event: billing.PaymentReceiv
             "state": IN_SUSPENSE,
         },
     )
-    session.execute(
-        _RECEIVED_ON_ACCOUNT, {"number": number, "suspense_balance": event.suspense_balance}
+    _execute(
+        session,
+        _RECEIVED_ON_ACCOUNT,
+        {"number": number, "suspense_balance": event.suspense_balance},
     )
 
 
 def payment_applied(session: Session, _: Envelope, event: billing.PaymentApplied) -> None:
     number = event.certificate_number
-    session.execute(
+    _execute(
+        session,
         _APPLIED_ON_ACCOUNT,
         {
             "number": number,
@@ -169,13 +182,15 @@ def payment_applied(session: Session, _: Envelope, event: billing.PaymentApplied
             "suspense_balance": event.suspense_balance,
         },
     )
-    session.execute(_SUSPENSE_APPLIED, {"number": number})
+    _execute(session, _SUSPENSE_APPLIED, {"number": number})
 
 
 def payment_reversed(session: Session, _: Envelope, event: billing.PaymentReversed) -> None:
     number = event.certificate_number
-    session.execute(_PAYMENT_REVERSED, {"number": number, "reversed_payment_id": event.payment_id})
-    session.execute(
+    reversed_payment = {"number": number, "reversed_payment_id": event.payment_id}
+    _execute(session, _PAYMENT_REVERSED, reversed_payment)
+    _execute(
+        session,
         _REVERSED_ON_ACCOUNT,
         {
             "number": number,
@@ -186,8 +201,10 @@ def payment_reversed(session: Session, _: Envelope, event: billing.PaymentRevers
 
 
 def premium_billed(session: Session, _: Envelope, event: billing.PremiumBilled) -> None:
-    session.execute(
-        _BILLED, {"number": event.certificate_number, "billed_to_date": event.billed_to_date}
+    _execute(
+        session,
+        _BILLED,
+        {"number": event.certificate_number, "billed_to_date": event.billed_to_date},
     )
 
 

@@ -60,8 +60,38 @@ ERASED_CONTACT: dict[str, Any] = policy.ContactInformation(
 Projector = Callable[[Session, Envelope, Any], None]
 
 
+# session.info key: what this transaction knows of erased parties. None → whether any party
+# at all is erased; a party id → whether that one is. Erasures are rare and never undone, and
+# only `record_erased` (this consumer) adds one, so one query per transaction answers the
+# common case for a whole run of events (`SqlSink.apply_many`), instead of two per event.
+_KNOWN = "portal.erased_parties"
+
+
+def _known(session: Session) -> dict[str | None, bool]:
+    known = session.info.setdefault(_KNOWN, {})
+    if None not in known:
+        known[None] = session.scalar(select(ErasedPartyView.party_id).limit(1)) is not None
+    return known
+
+
+def any_erased(session: Session) -> bool:
+    return _known(session)[None]
+
+
 def is_erased(session: Session, party_id: str | None) -> bool:
-    return bool(party_id) and session.get(ErasedPartyView, party_id) is not None
+    if not party_id or not any_erased(session):
+        return False
+    known = _known(session)
+    if party_id not in known:
+        known[party_id] = session.get(ErasedPartyView, party_id) is not None
+    return known[party_id]
+
+
+def record_erased(session: Session, party_id: str, request_id: str, erased_at: Any) -> None:
+    """Record `party_id` as erased (what `is_erased` answers from now on)."""
+    session.merge(ErasedPartyView(party_id=party_id, request_id=request_id, erased_at=erased_at))
+    known = session.info.setdefault(_KNOWN, {})
+    known[None] = known[party_id] = True
 
 
 def purge_party(session: Session, party_id: str, numbers: Iterable[str] = ()) -> None:
@@ -133,6 +163,8 @@ def guarded(projector: Projector) -> Projector:
 
     def project(session: Session, envelope: Envelope, event: Any) -> None:
         projector(session, envelope, event)
+        if not any_erased(session):
+            return
         party = owner_of(session, envelope, event)
         if is_erased(session, party):
             purge_party(session, party, [envelope.certificate_number])  # type: ignore[arg-type]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.portal.projections.erasure import purge_party
-from services.portal.readmodels import ErasedPartyView, PrivacyRequestView
+from services.portal.projections.erasure import purge_party, record_erased
+from services.portal.readmodels import PrivacyRequestView
 from shared.contracts import privacy
 from shared.contracts.envelope import Envelope
 
@@ -32,9 +32,7 @@ def privacy_request_updated(
 
 def personal_data_erased(session: Session, _: Envelope, event: privacy.PersonalDataErased) -> None:
     party = str(event.party_id)
-    session.merge(
-        ErasedPartyView(party_id=party, request_id=str(event.request_id), erased_at=event.erased_at)
-    )
+    record_erased(session, party, str(event.request_id), event.erased_at)
     purge_party(session, party, [event.certificate_number])
 
 
