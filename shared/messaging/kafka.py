@@ -14,7 +14,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from shared.faults import crash_point
-from shared.messaging.consumer import ConsumerCore
+from shared.messaging.consumer import ConsumerCore, is_connectivity_error
 from shared.messaging.records import OutboundRecord
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,14 @@ class KafkaDeadLetters:
 
 
 class _SeekToTrackedPositions(ConsumerRebalanceListener):
-    """On assignment, continue each partition from the consumer's own database."""
+    """On assignment, continue each partition from the consumer's own database.
+
+    The partitions are paused first, before anything is awaited, and resumed once every one is
+    sought. Otherwise aiokafka starts fetching them from the group's committed offsets while the
+    positions are read, and those run ahead of the database (FastStream acknowledges a fetch
+    before it is applied): a record applied from there moves the database's position past the
+    records of a handler the watchdog cancelled, and the seek that follows skips them. `make
+    chaos` lost two events that way (a stuck consumer restarted while more records waited)."""
 
     def __init__(self, core: ConsumerCore) -> None:
         self.core = core
@@ -119,8 +126,11 @@ class _SeekToTrackedPositions(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self.subscriber.consumer  # type: ignore[union-attr]
-        for tp in assigned:
-            position = await asyncio.to_thread(self.core.sink.position, tp.topic, tp.partition)
+        partitions = sorted(assigned)
+        consumer.pause(*partitions)
+        positions = await self._positions(partitions)
+        for tp in partitions:
+            position = positions[tp]
             if position is None:
                 await consumer.seek_to_beginning(tp)
             else:
@@ -128,6 +138,27 @@ class _SeekToTrackedPositions(ConsumerRebalanceListener):
             log.info(
                 "%s: %s[%s] continues after %s", self.core.name, tp.topic, tp.partition, position
             )
+        consumer.resume(*partitions)
+
+    async def _positions(
+        self, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, int | None]:
+        """Every partition's tracked position; a database that is away is waited for (the
+        partitions stay paused meanwhile)."""
+
+        def read() -> dict[TopicPartition, int | None]:
+            return {tp: self.core.sink.position(tp.topic, tp.partition) for tp in partitions}
+
+        attempt = 0
+        while True:
+            try:
+                return await asyncio.to_thread(read)
+            except Exception as exc:
+                if not is_connectivity_error(exc):
+                    raise
+                log.warning("%s: database unavailable (%s); retrying", self.core.name, exc)
+                await asyncio.sleep(min(0.2 * 2 ** min(attempt, 5), 5.0))
+                attempt += 1
 
 
 def build_kafka_consumer(bootstrap: str, core: ConsumerCore, group_id: str) -> KafkaBroker:

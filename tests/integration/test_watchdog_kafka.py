@@ -74,3 +74,36 @@ async def test_a_stuck_consumer_is_restarted_and_catches_up(stack: Stack, chaos_
 
     await eventually(certificate_shown, timeout=90)
     assert core.applied >= 1
+
+
+async def test_records_that_arrive_while_a_consumer_is_stuck_are_not_skipped_by_its_restart(
+    stack: Stack, chaos_dir: Path
+) -> None:
+    """FastStream acknowledges a fetch before it is applied, so the group's committed offsets
+    run past the stuck handler's records. The restarted consumer must not fetch from them
+    before it has sought every partition to the database's positions: a record applied from
+    there would move the position past the records the stuck handler never applied."""
+    settings, bootstrap = stack.settings, stack.settings.kafka_bootstrap_servers
+    armed = faults.arm_file(chaos_dir, PROCESS, "consumer.stall")
+    armed.write_text("1")
+    numbers = [f"00003009{i:02d}" for i in range(10, 22)]
+    first = await stack.policy_api.post("/certificates", json=certificate_body(numbers[0]))
+    assert first.status_code == 201, first.text
+    stack.start_relays()
+    core = portal_consumer(stack.read_engine, settings)
+    stack.start(
+        "portal",
+        lambda stop: run_consumer(
+            core, bootstrap, settings.topic("portal"), stop, stall_seconds=8, watchdog_interval=0.5
+        ),
+    )
+    await eventually(lambda: not armed.exists())  # stuck on the first fetch
+    for number in numbers[1:]:  # these wait on the topics, behind the stuck handler
+        issued = await stack.policy_api.post("/certificates", json=certificate_body(number))
+        assert issued.status_code == 201, issued.text
+
+    def shown() -> set[str]:
+        with Session(stack.read_engine) as session:
+            return {n for n in numbers if session.get(CertificateView, n) is not None}
+
+    await eventually(lambda: shown() == set(numbers), timeout=120)
