@@ -108,6 +108,12 @@ def is_connectivity_error(exc: BaseException) -> bool:
     return isinstance(exc, kinds)
 
 
+def connectivity_backoff(attempt: int) -> float:
+    """Seconds to wait before attempt `attempt + 1` when the database is away: doubling from
+    0.2 s up to 5 s, without limit on the number of attempts."""
+    return min(0.2 * 2 ** min(attempt, 5), 5.0)
+
+
 class ConsumerCore:
     def __init__(self, sink: Sink, topics: list[str], dead_letters: DeadLetters) -> None:
         self.sink = sink
@@ -291,7 +297,7 @@ class ConsumerCore:
         A database that is away is waited for without limit; other errors a few times."""
         if is_connectivity_error(exc):
             log.warning("%s: database unavailable (%s); retrying", self.name, exc)
-            return min(0.2 * 2 ** min(attempt, 5), 5.0)
+            return connectivity_backoff(attempt)
         if attempt + 1 >= MAX_ATTEMPTS_FOR_UNKNOWN_ERRORS:
             log.exception("%s: giving up on %s", self.name, where)
             return None

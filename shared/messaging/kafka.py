@@ -14,7 +14,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from shared.faults import crash_point
-from shared.messaging.consumer import ConsumerCore, is_connectivity_error
+from shared.messaging.consumer import ConsumerCore, connectivity_backoff, is_connectivity_error
 from shared.messaging.records import OutboundRecord
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class _SeekToTrackedPositions(ConsumerRebalanceListener):
                 if not is_connectivity_error(exc):
                     raise
                 log.warning("%s: database unavailable (%s); retrying", self.core.name, exc)
-                await asyncio.sleep(min(0.2 * 2 ** min(attempt, 5), 5.0))
+                await asyncio.sleep(connectivity_backoff(attempt))
                 attempt += 1
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, bindparam, select
@@ -126,13 +125,14 @@ class SqlSink:
                     continue
                 watermarks[aggregate_id] = envelope.aggregate_version
                 projector = self.projectors.get(type(delivery.event)) if delivery.event else None
-                if projector is not None:
-                    with around(delivery) if around is not None else nullcontext():
-                        if around is None:  # a replay: no span per event
-                            projector(session, envelope, delivery.event)  # type: ignore[arg-type]
-                        else:
-                            self._project(session, projector, envelope, delivery.event)
-                    applied += 1
+                if projector is None:
+                    continue
+                if around is None:  # a replay: no span per event
+                    projector(session, envelope, delivery.event)  # type: ignore[arg-type]
+                else:
+                    with around(delivery):
+                        self._project(session, projector, envelope, delivery.event)
+                applied += 1
             self._write_watermarks(session, watermarks, first_watermarks)
             for (topic, partition), offset in positions.items():
                 if offset is not None and offset != first_positions[(topic, partition)]:
