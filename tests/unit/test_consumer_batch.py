@@ -11,7 +11,6 @@ import psycopg
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from services.billing.application import BillingApplication
 from services.billing.integration import to_integration as billing_contracts
 from services.portal.projections import portal_sink
 from services.portal.readmodels import BillingView, PaymentView, ReadModel
@@ -22,6 +21,7 @@ from shared.messaging.consumer import ConsumerCore
 from shared.messaging.outbox import Outbox
 from shared.messaging.records import RejectedMessage
 from shared.sqldb import make_engine
+from tests.unit.test_billing_account import open_account, pay
 from tests.unit.test_messaging import ListDeadLetters
 
 TOPIC = "billing.events"
@@ -29,21 +29,9 @@ NUMBER = "0000000001"
 
 
 def billing_values(payments: int) -> list[bytes]:
-    billing = BillingApplication()
-    billing.save(
-        *billing.open_account(
-            certificate_number=NUMBER,
-            payor_name="A",
-            payment_frequency="Monthly",
-            payment_method="List Bill",
-            premium=Decimal("10.00"),
-            effective_date=date(2020, 1, 1),
-        )
-    )
+    billing = open_account(number=NUMBER, premium="10.00", effective=date(2020, 1, 1))
     for month in range(payments):
-        billing.record_payment(
-            NUMBER, amount=Decimal("10.00"), transaction_date=date(2020, 1 + month % 12, 1)
-        )
+        pay(billing, "10.00", on=date(2020, 1 + month % 12, 1), number=NUMBER)
     records, _ = Outbox(billing, TOPIC, billing_contracts).read(0)
     return [record.value for record in records]
 
