@@ -46,6 +46,11 @@ aggregate_watermarks = Table(
     Column("version", Integer, nullable=False),
 )
 
+_WATERMARKS_OF = select(aggregate_watermarks.c.aggregate_id, aggregate_watermarks.c.version).where(
+    aggregate_watermarks.c.consumer == bindparam("consumer"),
+    aggregate_watermarks.c.aggregate_id.in_(bindparam("aggregate_ids", expanding=True)),
+)
+
 Projector = Callable[[Session, Envelope, IntegrationEvent], None]
 
 
@@ -103,9 +108,11 @@ class SqlSink:
         applied = 0
         positions: dict[tuple[str, int], int | None] = {}
         first_positions: dict[tuple[str, int], int | None] = {}
-        watermarks: dict[str, int | None] = {}
-        first_watermarks: dict[str, int | None] = {}
         with Session(self.engine) as session, session.begin():
+            watermarks = self._watermarks(
+                session, {str(d.envelope.aggregate_id) for d in deliveries}
+            )
+            first_watermarks = dict(watermarks)
             for delivery in deliveries:
                 where = (delivery.topic, delivery.partition)
                 if where not in positions:
@@ -117,9 +124,6 @@ class SqlSink:
                 positions[where] = delivery.offset
                 envelope = delivery.envelope
                 aggregate_id = str(envelope.aggregate_id)
-                if aggregate_id not in watermarks:
-                    found = self._watermark(session, aggregate_id)
-                    watermarks[aggregate_id] = first_watermarks[aggregate_id] = found
                 watermark = watermarks[aggregate_id]
                 if watermark is not None and envelope.aggregate_version <= watermark:
                     continue
@@ -185,6 +189,14 @@ class SqlSink:
                 .values(version=bindparam("new_version")),
                 moved,
             )
+
+    def _watermarks(self, session: Session, aggregate_ids: set[str]) -> dict[str, int | None]:
+        """The watermarks of a run's aggregates in one query (None: none yet)."""
+        rows = session.execute(
+            _WATERMARKS_OF, {"consumer": self.name, "aggregate_ids": sorted(aggregate_ids)}
+        )
+        found = {aggregate_id: version for aggregate_id, version in rows}
+        return {aggregate_id: found.get(aggregate_id) for aggregate_id in aggregate_ids}
 
     def _watermark(self, session: Session, aggregate_id: str) -> int | None:
         return session.scalar(
