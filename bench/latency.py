@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import multiprocessing
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -24,17 +24,17 @@ from eventsourcing.persistence import StoredEvent
 
 from bench.common import Measure, Report, Sizes, closed_loop, percentile, progress, section
 from bench.eventstore import create_raw_table, one_row_commit_ops
+from bench.processes import SECRET, ServiceProcesses
 from services.billing.application import AccountNotFound, BillingApplication
-from services.billing.main import billing_consumer, billing_outbox, build_billing
+from services.billing.main import build_billing
 from services.policy.api import create_policy_api
 from services.policy.application import PolicyApplication
-from services.policy.main import build_policy, policy_outbox
-from services.portal.main import build_read_store, portal_consumer
+from services.policy.main import build_policy
+from services.portal.main import build_read_store
 from shared import personal_data
 from shared.contracts.billing import PaymentReceived
 from shared.messaging.kafka import KafkaPublisher, ensure_topics
-from shared.runtime import run_consumer, run_relay
-from shared.settings import Settings
+from shared.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,13 @@ END $$;
 CREATE TRIGGER bench_payment_visible AFTER INSERT ON payments
     FOR EACH ROW EXECUTE FUNCTION bench_payment_visible();
 """
-CERTIFICATE = "4200000001"
+# Payments go round the accounts of these certificates, one after another: a real billing API
+# takes payments for many accounts, and one account alone would grow a long history that
+# each command reloads (so the commands, not the pipeline, would set the pace).
+CERTIFICATES = tuple(f"42000000{i:02d}" for i in range(1, 17))
 # The back office's issue command, in the shape this bench knows (see `open_account`).
 ISSUE_BODY = {
-    "certificate_number": CERTIFICATE,
+    "certificate_number": CERTIFICATES[0],
     "product_code": "WL",
     "application_date": "2015-09-18",
     "effective_date": "2015-12-01",
@@ -93,121 +96,115 @@ PERCENTILES = (50, 95, 99)
 PAYMENT_RECEIVED = PaymentReceived.event_type
 
 
+def _listen(url: str, stopping, sink) -> None:
+    """The probe's own process: LISTEN, and send (payload, time.perf_counter()) per first
+    notification; its clock is the system-wide monotonic one, the command thread's too.
+    Apart from the bench's threads, so that their work does not delay the time stamps."""
+    try:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"LISTEN {CHANNEL}")
+            sink.send(("ready", None))
+            seen: set[str] = set()
+            while not stopping.is_set():
+                for notify in connection.notifies(timeout=0.2):
+                    at = time.perf_counter()
+                    if notify.payload not in seen:
+                        seen.add(notify.payload)
+                        sink.send((notify.payload, at))
+    except BaseException as exc:
+        sink.send(("error", repr(exc)))
+    finally:
+        sink.send(("stopped", None))
+
+
 class Arrivals:
-    """A thread that LISTENs on the probe's channel and keeps the first arrival time of each
-    payload (time.perf_counter, the clock the command thread uses too)."""
+    """The first arrival time of each payload on the probe's channel, stamped by a listening
+    process (`_listen`) and collected here by a thread."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        context = multiprocessing.get_context("spawn")
         self.seen: dict[str, float] = {}
         self.ready = threading.Event()
-        self.stopping = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="bench-arrivals", daemon=True)
+        self.error: str | None = None
+        self.stopping = context.Event()
+        self._receiver, sender = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_listen, args=(url, self.stopping, sender), name="bench-arrivals", daemon=True
+        )
+        self.thread = threading.Thread(target=self._collect, name="bench-arrivals", daemon=True)
 
     def start(self) -> None:
+        self.process.start()
         self.thread.start()
-        if not self.ready.wait(10) or self.error:
+        if not self.ready.wait(30) or self.error:
             raise RuntimeError(f"the arrivals listener did not start: {self.error}")
 
     def stop(self) -> None:
         self.stopping.set()
         self.thread.join(5)
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
 
-    def _run(self) -> None:
-        try:
-            with psycopg.connect(self.url, autocommit=True) as connection:
-                connection.execute(f"LISTEN {CHANNEL}")
-                self.ready.set()
-                while not self.stopping.is_set():
-                    for notify in connection.notifies(timeout=0.2):
-                        self.seen.setdefault(notify.payload, time.perf_counter())
-        except BaseException as exc:
-            self.error = exc
-            self.ready.set()
-
-
-class Stamps:
-    """When each billing record left the outbox (the relay's read returned) and when the
-    portal consumer started on the fetch that holds it: appends only while measuring, parsed
-    afterwards."""
-
-    def __init__(self) -> None:
-        self.reads: list[tuple[float, list[bytes]]] = []
-        self.handles: list[tuple[float, bytes]] = []
-
-    def wrap_outbox(self, outbox) -> None:
-        read = outbox.read
-
-        def timed_read(after: int, limit: int = 500):
-            records, last = read(after, limit)
-            if records:
-                self.reads.append((time.perf_counter(), [r.value for r in records]))
-            return records, last
-
-        outbox.read = timed_read
-
-    def wrap_core(self, core) -> None:
-        handle_batch = core.handle_batch
-
-        async def timed_handle_batch(records) -> None:
-            at = time.perf_counter()
-            self.handles.extend((at, value) for _, _, _, value, _ in records)
-            await handle_batch(records)
-
-        core.handle_batch = timed_handle_batch
-
-    @staticmethod
-    def _payment_id(value: bytes) -> str | None:
-        envelope = json.loads(value)
-        if envelope.get("event_type") != PAYMENT_RECEIVED:
-            return None
-        return envelope.get("data", {}).get("payment_id")
-
-    def payments(self) -> tuple[dict[str, float], dict[str, float]]:
-        read_at: dict[str, float] = {}
-        for at, values in self.reads:
-            for value in values:
-                if payment_id := self._payment_id(value):
-                    read_at.setdefault(payment_id, at)
-        handled_at: dict[str, float] = {}
-        for at, value in self.handles:
-            if payment_id := self._payment_id(value):
-                handled_at.setdefault(payment_id, at)
-        return read_at, handled_at
-
-
-@dataclass
-class Tasks:
-    """Relays and consumers as tasks of this loop, each with its own stop event."""
-
-    running: list[tuple[str, asyncio.Task, asyncio.Event]] = field(default_factory=list)
-
-    def start(self, name: str, factory: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-        stop = asyncio.Event()
-        self.running.append((name, asyncio.create_task(factory(stop), name=name), stop))
-
-    def check(self) -> None:
-        for name, task, _ in self.running:
-            if task.done():
-                exc = task.exception()
-                raise RuntimeError(f"{name} stopped: {exc!r}")
-
-    async def stop_all(self) -> None:
-        for _, _, stop in self.running:
-            stop.set()
-        for name, task, _ in self.running:
+    def _collect(self) -> None:
+        while True:
             try:
-                await asyncio.wait_for(task, 30)
-            except Exception as exc:
-                progress.log(f"[yellow]{name} did not stop cleanly: {exc!r}[/yellow]")
-        self.running.clear()
+                payload, at = self._receiver.recv()
+            except EOFError:
+                break
+            if payload == "ready":
+                self.ready.set()
+            elif payload == "error":
+                self.error = at
+                self.ready.set()
+            elif payload == "stopped":
+                break
+            else:
+                self.seen[payload] = at
 
 
-async def eventually(check: Callable[[], object], tasks: Tasks, timeout: float, what: str):
+class Published:
+    """A bench consumer on billing's topic (its own group, from the end): when each payment's
+    record was produced by the relay process (the record's CreateTime, the relay's wall
+    clock in ms), mapped onto this process's perf_counter."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"{topic}.bench-probe",
+            auto_offset_reset="latest",
+        )
+        self.at: dict[str, float] = {}
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+    async def _read(self) -> None:
+        async for message in self.consumer:
+            envelope = json.loads(message.value)
+            if envelope.get("event_type") != PAYMENT_RECEIVED:
+                continue
+            payment_id = envelope.get("data", {}).get("payment_id")
+            produced = message.timestamp / 1000 - time.time() + time.perf_counter()
+            self.at.setdefault(payment_id, produced)
+
+
+async def eventually(
+    check: Callable[[], object], alive: Callable[[], None], timeout: float, what: str
+):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        tasks.check()
+        alive()
         result = await asyncio.to_thread(check)
         if result:
             return result
@@ -249,76 +246,78 @@ def _ms_summary(values: list[float]) -> dict[str, float]:
 # --- the pipeline ------------------------------------------------------------------------------
 
 
-async def open_account(policy: PolicyApplication, billing: BillingApplication) -> str:
-    """Issue the certificate through policy's API (billing opens the account when it consumes
-    CertificateIssued). If the API rejects this bench's body (the command's shape changed),
-    open the account in billing directly, as billing's reaction does: the measured path
-    (billing → relay → Kafka → portal) is the same. Answers which way it went."""
+async def open_accounts(policy: PolicyApplication) -> None:
+    """Issue the certificates through policy's API; billing opens each account when it
+    consumes CertificateIssued."""
     transport = httpx.ASGITransport(app=create_policy_api(policy))
     async with httpx.AsyncClient(transport=transport, base_url="http://policy") as client:
-        response = await client.post("/certificates", json=ISSUE_BODY)
-    if response.status_code != 201:
-        raise RuntimeError(f"the policy API refused the bench certificate: {response.text}")
-    return "the policy API (POST /certificates) and the billing consumer"
+        for number in CERTIFICATES:
+            body = {**ISSUE_BODY, "certificate_number": number}
+            response = await client.post("/certificates", json=body)
+            if response.status_code != 201:
+                raise RuntimeError(f"the policy API refused certificate {number}: {response.text}")
+
+
+# The processes of the distributed topology that carry a payment to the portal (deploy/up.sh's).
+PIPELINE = ("policy-relay", "billing-relay", "billing-consumer", "portal-consumer")
 
 
 async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> None:
+    """This process is the billing API's (commands run here, in a thread); the relays and
+    consumers are service processes of their own, as `deploy/up.sh` runs them."""
     # Personal fields are sealed at rest and on the wire: the key store, as composition roots do.
     personal_data.install(personal_data.vault_at(settings.database_url_for("keystore")))
     policy: PolicyApplication = build_policy(settings)
     billing: BillingApplication = build_billing(settings)
     read_engine = build_read_store(settings)
+    read_engine.dispose()
     portal_url = settings.database_url_for("portal")
     with psycopg.connect(portal_url, autocommit=True) as connection:
         connection.execute(TRIGGER_SQL)
     arrivals = Arrivals(portal_url)
     arrivals.start()
-    tasks = Tasks()
+    processes = ServiceProcesses(settings, SECRET, REPO_ROOT / "var" / "bench" / "latency")
+    published = Published(settings.kafka_bootstrap_servers, settings.topic("billing.events"))
     commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-commands")
-    bootstrap = settings.kafka_bootstrap_servers
     try:
-        stamps = Stamps()
-        payments_outbox = billing_outbox(billing, settings)
-        stamps.wrap_outbox(payments_outbox)
-        portal_core = portal_consumer(read_engine, settings)
-        stamps.wrap_core(portal_core)
-        for outbox in (policy_outbox(policy, settings), payments_outbox):
-            tasks.start(f"relay {outbox.topic}", lambda s, o=outbox: run_relay(o, bootstrap, s))
-        for name, core in (
-            ("billing", billing_consumer(billing, settings)),
-            ("portal", portal_core),
-        ):
-            group = settings.topic(name)
-            tasks.start(
-                f"consumer {name}", lambda s, c=core, g=group: run_consumer(c, bootstrap, g, s)
-            )
+        await processes.start(*PIPELINE)
+        await published.start()
 
-        number = CERTIFICATE
-        how = await open_account(policy, billing)
-        report.notes.append(f"figure 3: the billing account was opened by {how}")
+        def alive() -> None:
+            for name in PIPELINE:
+                process = processes.supervisor.processes[name].process
+                if process is None or process.returncode is not None:
+                    raise RuntimeError(f"{name} stopped (see var/bench/latency/{name}.log)")
 
-        def account_open() -> bool:
+        await open_accounts(policy)
+
+        def accounts_open() -> bool:
             try:
-                billing.get_account(number)
+                for number in CERTIFICATES:
+                    billing.get_account(number)
             except AccountNotFound:
                 return False
             return True
 
-        def account_visible() -> bool:
+        def accounts_visible() -> bool:
             with psycopg.connect(portal_url) as connection:
-                query = "SELECT 1 FROM billing_accounts WHERE certificate_number = %s"
-                return connection.execute(query, (number,)).fetchone() is not None
+                query = "SELECT count(*) FROM billing_accounts WHERE certificate_number = ANY(%s)"
+                found = connection.execute(query, (list(CERTIFICATES),)).fetchone()
+                return found is not None and found[0] == len(CERTIFICATES)
 
-        await eventually(account_open, tasks, 60, "billing account opened")
-        await eventually(account_visible, tasks, 60, "billing account in the portal")
+        await eventually(accounts_open, alive, 60, "billing accounts opened")
+        await eventually(accounts_visible, alive, 60, "billing accounts in the portal")
 
         returned: dict[str, float] = {}
         durations: list[float] = []
 
-        def pay(payment_id: str) -> None:
+        def pay(i: int, payment_id: str) -> None:
             t0 = time.perf_counter()
             billing.record_payment(
-                number, amount=AMOUNT, transaction_date=date(2016, 1, 5), payment_id=payment_id
+                CERTIFICATES[i % len(CERTIFICATES)],
+                amount=AMOUNT,
+                transaction_date=date(2016, 1, 5),
+                payment_id=payment_id,
             )
             t1 = time.perf_counter()
             returned[payment_id] = t1
@@ -330,14 +329,14 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
             ids = [f"{tag}{i:05d}" for i in range(count)]
 
             async def submit(i: int) -> None:
-                await loop.run_in_executor(commands, pay, ids[i])
+                await loop.run_in_executor(commands, pay, i, ids[i])
 
             lateness = await open_loop(count, sizes.latency_rate, submit)
             # Wait for the stragglers; whatever has not arrived by then counts as missing.
             with contextlib.suppress(TimeoutError):
                 await eventually(
                     lambda: all(i in arrivals.seen for i in ids),
-                    tasks,
+                    alive,
                     sizes.latency_drain_seconds,
                     f"{tag}: payments visible in the portal",
                 )
@@ -345,7 +344,13 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
 
         await phase("W", sizes.latency_warmup)
         durations.clear()
+        cpu_before, began = processes.cpu_now(), time.perf_counter()
         ids, lateness = await phase("M", sizes.latency_commands)
+        cpu_after, wall = processes.cpu_now(), time.perf_counter() - began
+        service_cpu = {
+            name: round(100 * (used - cpu_before.get(name, 0.0)) / wall, 1)
+            for name, used in cpu_after.items()
+        }
         sent = {i: returned[i] for i in ids}
         values, missing = latencies_ms(sent, arrivals.seen)
         if missing:
@@ -362,6 +367,8 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
             "command_p99_ms": percentile([d * 1000 for d in durations], 99),
             "start_lateness_p99_ms": percentile([t * 1000 for t in lateness], 99),
             "probe": "LISTEN/NOTIFY from an AFTER INSERT trigger on payments",
+            # CPU of each service process while measuring (incl. the drain), 100 = one core.
+            "service_cpu_percent": service_cpu,
             # In sending order, to see whether slow ones come together (a stall) or alone.
             "series_ms": [
                 round((arrivals.seen[k] - sent[k]) * 1000, 2) for k in sent if k in arrivals.seen
@@ -383,17 +390,16 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
                 f"kafka.hop.p{q}",
                 note=f"{sizes.latency_rate:g}/s open loop" if q == 50 else "",
             )
-        read_at, handled_at = stamps.payments()
-        # Where the time goes: (key, label, from, to, limit compared with).
+        # Where the time goes: (key, label, from, to, limit compared with). The record's
+        # CreateTime has a resolution of 1 ms.
         stages = (
-            ("outbox", "· returned → read by the billing relay", returned, read_at, None),
-            ("hop", "· read by the relay → portal consumer", read_at, handled_at, "kafka.hop.p50"),
+            ("outbox", "· returned → produced by the billing relay", returned, published.at, None),
             (
-                "apply",
-                "· portal consumer → row committed (probe)",
-                handled_at,
+                "consume",
+                "· produced → row committed by the portal consumer (probe)",
+                published.at,
                 arrivals.seen,
-                "raw.commit_latency.fig3",
+                "kafka.hop.p50",
             ),
         )
         for key, label, start, end, limit in stages:
@@ -423,12 +429,15 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
             "raw.commit_latency.fig3",
         )
     finally:
-        await tasks.stop_all()
         commands.shutdown(wait=True)
+        await published.stop()
+        peaks = await processes.stop()
         arrivals.stop()
         policy.close()
         billing.close()
-        read_engine.dispose()
+    report.notes.append(
+        "figure 3: peak RSS (MB) " + ", ".join(f"{k} {v}" for k, v in peaks.items())
+    )
 
 
 def measure_commit_latency(report: Report, sizes: Sizes, url: str) -> None:
@@ -577,7 +586,7 @@ async def run_async(report: Report, sizes: Sizes, databases, base_url: str, boot
     suffix = f"_bench{run_id}"
     prefix = f"bench{run_id}."
     # identity and keystore: what newer composition roots also open (harmless if unused).
-    for name in ("policy", "billing", "portal", "identity", "keystore"):
+    for name in ("policy", "billing", "claims", "documents", "portal", "identity", "keystore"):
         databases.create(f"{name}{suffix}")
     settings = Settings(
         PORTAL_MODE="distributed",
@@ -585,6 +594,7 @@ async def run_async(report: Report, sizes: Sizes, databases, base_url: str, boot
         DATABASE_SUFFIX=suffix,
         KAFKA_BOOTSTRAP_SERVERS=bootstrap,
         TOPIC_PREFIX=prefix,
+        PII_HMAC_SECRET=SECRET,
     )
     try:
         with section(report, "latency: commit latency"):

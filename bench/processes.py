@@ -17,6 +17,8 @@ from pathlib import Path
 from bench.chaos.topology import ProcessSpec, Supervisor, process_specs
 from shared.settings import Settings
 
+SECRET = "b7" * 32  # the installation's keyed-hash secret for the bench's databases
+
 
 def peak_rss_kb(pid: int) -> int | None:
     """The process's peak resident set size (VmHWM) in kB, or None once it is gone."""
@@ -30,13 +32,25 @@ def peak_rss_kb(pid: int) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far (user + system), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class RssSampler:
-    """Samples `pids()` (name → pid) in a thread until `stop`; `peaks_mb` per name."""
+    """Samples `pids()` (name → pid) in a thread until `stop`; `peaks_mb` per name, and the
+    CPU time each process used (`cpu_s`, summed over a name's restarts)."""
 
     def __init__(self, pids: Callable[[], dict[str, int | None]], interval: float = 0.5) -> None:
         self.pids = pids
         self.interval = interval
         self.peaks_kb: dict[str, int] = {}
+        self._cpu: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
@@ -51,6 +65,9 @@ class RssSampler:
             peak = peak_rss_kb(pid)
             if peak is not None:
                 self.peaks_kb[name] = max(self.peaks_kb.get(name, 0), peak)
+            used = cpu_seconds(pid)
+            if used is not None:
+                self._cpu[(name, pid)] = used
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -61,6 +78,13 @@ class RssSampler:
         self._thread.join(5)
         self.sample()
         return self.peaks_mb
+
+    @property
+    def cpu_s(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for (name, _), used in self._cpu.items():
+            totals[name] = totals.get(name, 0.0) + used
+        return {name: round(used, 2) for name, used in sorted(totals.items())}
 
     @property
     def peaks_mb(self) -> dict[str, float]:
@@ -117,6 +141,11 @@ class ServiceProcesses:
         if not self.rss._thread.is_alive():
             self.rss.start()
         await self.supervisor.wait_healthy(list(names))
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds each started process has used so far."""
+        self.rss.sample()
+        return self.rss.cpu_s
 
     async def stop(self) -> dict[str, float]:
         self.rss.sample()

@@ -37,25 +37,25 @@ Figure 2 — event-store append, 100 events per transaction.
     transaction by executemany, back to back).
 
 Figure 3 — command accepted → portal read model visible, through Kafka.
-    The distributed stack in this process, as tests/integration/conftest.py builds it:
-    policy, billing and portal (and identity, keystore) on fresh databases, both relays and
-    the billing and portal consumers as tasks of one event loop, topics under a fresh prefix.
-    One certificate is issued through the policy API and its billing account waited for (in
-    billing, then in the portal); if the API rejects the bench's issue body the account is
-    opened in billing directly, which the results note. Then `record_payment` runs in a
-    command thread, started open loop at `latency_rate`/s: a warm-up, then `latency_commands`
-    measured. Latency: from `record_payment` returning to the commit of the payment's row in
-    the portal's `payments` table, seen by a thread LISTENing to the NOTIFY of an AFTER INSERT
-    trigger the bench adds to that table (no polling interval; both ends time.perf_counter).
+    The distributed topology, as `deploy/up.sh` runs it: policy's and billing's relays and
+    the billing and portal consumers are service processes of their own (`bench.processes`),
+    on fresh databases and topics under a fresh prefix; this process holds the policy and
+    billing applications (the APIs' side). 16 certificates are issued through the policy API
+    and their billing accounts waited for (in billing, then in the portal). Then
+    `record_payment` runs in one command thread, started open loop at `latency_rate`/s, round
+    the 16 accounts: a warm-up, then `latency_commands` measured. Latency: from
+    `record_payment` returning to the commit of the payment's row in the portal's `payments`
+    table, seen by a process of its own LISTENing to the NOTIFY of an AFTER INSERT trigger the
+    bench adds to that table (no polling interval; both ends on the system's monotonic clock).
     p50/p95/p99 in ms, compared with `floor.pQ` = commit latency p50 + bare hop pQ +
     read-model commit latency p50, and with the bare hop `kafka.hop.pQ` alone: aiokafka with
     the relay's producer settings (acks=all, idempotent, linger 2 ms) to a consumer in a group
     on a fresh topic, same count and rate. Commit latency: `raw.commit_latency.fig3`, one-row
-    INSERT in autocommit on the read-model database. The rows marked · split the p50 by
-    stage (time stamps taken by wrapping the billing outbox's `read` and the portal
-    consumer's `handle_batch`): waiting for the relay (which sleeps 50 ms whenever its outbox is
-    empty: not in the floor), relay read → portal consumer (vs the bare hop), and the
-    projection's transaction (vs one commit). `record_payment`'s own duration is shown too.
+    INSERT in autocommit on the read-model database. The rows marked · split the p50 at the
+    moment the billing relay produced the record (its CreateTime, 1 ms resolution, read by a
+    bench consumer of billing's topic): command returned → produced, and produced → row
+    committed by the portal consumer (vs the bare hop). `record_payment`'s own duration is
+    shown too, and the CPU each service process used while measuring is in the detail.
 
 Figure 4 — projection throughput without Kafka.
     Billing events generated into a billing event store (`projection_accounts` accounts, each

@@ -34,11 +34,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import Databases, Measure, Report, Sizes, progress, section
 from bench.latency import delete_topics
-from bench.processes import RssSampler, ServiceProcesses, service_env
+from bench.processes import SECRET, RssSampler, ServiceProcesses, service_env
 from shared.ops import KafkaOffsets
 from shared.settings import REPO_ROOT, Settings
 
-SECRET = "b7" * 32  # the installation's keyed-hash secret for the bench's data sets
 SERVICES = ("policy", "billing", "claims", "documents", "identity", "portal", "keystore")
 RELAYS = ("policy-relay", "billing-relay", "claims-relay")
 PYTHON = str(REPO_ROOT / ".venv" / "bin" / "python")
