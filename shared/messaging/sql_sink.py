@@ -8,7 +8,8 @@ then move both forward.
 `apply_many` does the same for a run of deliveries in one transaction (a replay's run, or the
 records of one Kafka fetch): the partition positions are locked once, positions and watermarks
 are kept in memory through the run and written once, so a consumer pays one commit per run
-instead of one per event.
+instead of one per event. Projectors that defer their writes (`deferred_writes.py`) have them
+sent together: before the next projector that does not, and before the positions.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.faults import crash_point
+from shared.messaging.deferred_writes import defer, is_deferring, send_deferred
 from shared.messaging.records import Delivery
 from shared.sqldb import create_tables
 from shared.tracing import tracer
@@ -46,6 +48,27 @@ aggregate_watermarks = Table(
     Column("version", Integer, nullable=False),
 )
 
+# The tracking writes, built once: they are deferred with the projectors' writes and sent in
+# the same pipeline (`deferred_writes.py` compiles each statement once).
+_NEW_WATERMARK = aggregate_watermarks.insert()
+_MOVED_WATERMARK = (
+    aggregate_watermarks.update()
+    .where(
+        aggregate_watermarks.c.consumer == bindparam("consumer_name"),
+        aggregate_watermarks.c.aggregate_id == bindparam("aggregate"),
+    )
+    .values(version=bindparam("new_version"))
+)
+_NEW_POSITION = consumer_positions.insert()
+_MOVED_POSITION = (
+    consumer_positions.update()
+    .where(
+        consumer_positions.c.consumer == bindparam("consumer_name"),
+        consumer_positions.c.topic == bindparam("on_topic"),
+        consumer_positions.c.partition == bindparam("on_partition"),
+    )
+    .values(offset=bindparam("new_offset"))
+)
 _WATERMARKS_OF = select(aggregate_watermarks.c.aggregate_id, aggregate_watermarks.c.version).where(
     aggregate_watermarks.c.consumer == bindparam("consumer"),
     aggregate_watermarks.c.aggregate_id.in_(bindparam("aggregate_ids", expanding=True)),
@@ -74,6 +97,7 @@ class SqlSink:
     def skip(self, topic: str, partition: int, offset: int) -> None:
         with Session(self.engine) as session, session.begin():
             self._advance(session, topic, partition, offset)
+            send_deferred(session)
 
     def apply(self, delivery: Delivery) -> bool:
         envelope = delivery.envelope
@@ -90,6 +114,7 @@ class SqlSink:
             if fresh:
                 self._set_watermark(session, aggregate_id, envelope.aggregate_version, watermark)
             self._advance(session, delivery.topic, delivery.partition, delivery.offset, position)
+            send_deferred(session)
             crash_point("consumer.in_transaction")
             return fresh and projector is not None
 
@@ -131,18 +156,24 @@ class SqlSink:
                 projector = self.projectors.get(type(delivery.event)) if delivery.event else None
                 if projector is None:
                     continue
+                if not is_deferring(projector):
+                    send_deferred(session)  # what earlier events deferred goes first
                 if around is None:  # a replay: no span per event
                     projector(session, envelope, delivery.event)  # type: ignore[arg-type]
                 else:
                     with around(delivery):
                         self._project(session, projector, envelope, delivery.event)
                 applied += 1
-            self._write_watermarks(session, watermarks, first_watermarks)
+            for aggregate_id, version in watermarks.items():
+                before = first_watermarks[aggregate_id]
+                if version is not None and version != before:
+                    self._set_watermark(session, aggregate_id, version, before)
             for (topic, partition), offset in positions.items():
                 if offset is not None and offset != first_positions[(topic, partition)]:
                     self._advance(
                         session, topic, partition, offset, first_positions[(topic, partition)]
                     )
+            send_deferred(session)
             crash_point("consumer.in_transaction")
         return applied
 
@@ -161,34 +192,6 @@ class SqlSink:
             },
         ):
             projector(session, envelope, event)  # type: ignore[arg-type]
-
-    def _write_watermarks(
-        self, session: Session, now: dict[str, int | None], before: dict[str, int | None]
-    ) -> None:
-        """Insert the new watermarks and update the moved ones, each as one executemany."""
-        table = aggregate_watermarks
-        new = [
-            {"consumer": self.name, "aggregate_id": aggregate_id, "version": version}
-            for aggregate_id, version in now.items()
-            if before[aggregate_id] is None and version is not None
-        ]
-        moved = [
-            {"aggregate": aggregate_id, "new_version": version}
-            for aggregate_id, version in now.items()
-            if before[aggregate_id] is not None and version != before[aggregate_id]
-        ]
-        if new:
-            session.execute(table.insert(), new)
-        if moved:
-            session.execute(
-                table.update()
-                .where(
-                    table.c.consumer == self.name,
-                    table.c.aggregate_id == bindparam("aggregate"),
-                )
-                .values(version=bindparam("new_version")),
-                moved,
-            )
 
     def _watermarks(self, session: Session, aggregate_ids: set[str]) -> dict[str, int | None]:
         """The watermarks of a run's aggregates in one query (None: none yet)."""
@@ -219,19 +222,12 @@ class SqlSink:
     def _set_watermark(
         self, session: Session, aggregate_id: str, version: int, current: int | None
     ) -> None:
-        table = aggregate_watermarks
         if current is None:
-            session.execute(
-                table.insert().values(
-                    consumer=self.name, aggregate_id=aggregate_id, version=version
-                )
-            )
+            row = {"consumer": self.name, "aggregate_id": aggregate_id, "version": version}
+            defer(session, _NEW_WATERMARK, row)
         else:
-            session.execute(
-                table.update()
-                .where(table.c.consumer == self.name, table.c.aggregate_id == aggregate_id)
-                .values(version=version)
-            )
+            moved = {"consumer_name": self.name, "aggregate": aggregate_id, "new_version": version}
+            defer(session, _MOVED_WATERMARK, moved)
 
     def _advance(
         self,
@@ -243,20 +239,14 @@ class SqlSink:
     ) -> None:
         if current == -1:
             current = self._locked_position(session, topic, partition)
-        table = consumer_positions
         if current is None:
-            session.execute(
-                table.insert().values(
-                    consumer=self.name, topic=topic, partition=partition, offset=offset
-                )
-            )
+            row = {"consumer": self.name, "topic": topic, "partition": partition, "offset": offset}
+            defer(session, _NEW_POSITION, row)
         elif offset > current:
-            session.execute(
-                table.update()
-                .where(
-                    table.c.consumer == self.name,
-                    table.c.topic == topic,
-                    table.c.partition == partition,
-                )
-                .values(offset=offset)
-            )
+            moved = {
+                "consumer_name": self.name,
+                "on_topic": topic,
+                "on_partition": partition,
+                "new_offset": offset,
+            }
+            defer(session, _MOVED_POSITION, moved)

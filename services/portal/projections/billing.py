@@ -12,7 +12,6 @@ inbox (`queries/billing.py`).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
@@ -21,13 +20,15 @@ from sqlalchemy.sql.elements import TextClause
 from services.portal.readmodels import BillingView, PaymentView
 from shared.contracts import billing
 from shared.contracts.envelope import Envelope
+from shared.messaging.deferred_writes import defer, deferring
 
 IN_SUSPENSE, APPLIED, REVERSED = "In Suspense", "Applied", "Reversed"
 KEY = ("certificate_number", "payment_id")
 
 # Billing's events are nine in ten of the stream: their statements are built once, as Core
-# statements on the tables (no ORM unit of work, no statement built per event), and executed
-# with each event's parameters.
+# statements on the tables (no ORM unit of work, no statement built per event), and deferred
+# with each event's parameters (`shared/messaging/deferred_writes.py`): the consumer sends a
+# whole run's in one pipeline.
 _accounts = BillingView.__table__
 _payments = PaymentView.__table__
 _PAYMENT_COLUMNS = (
@@ -121,14 +122,6 @@ def _payment_upsert(session: Session) -> TextClause:
     return _payment_upserts[key]
 
 
-def _execute(session: Session, statement: Any, parameters: dict[str, Any]) -> None:
-    """Run a prebuilt statement after flushing the session's pending ORM changes (an account
-    merged by `billing_account_opened` in the same run): a Core or text statement does not
-    autoflush as an ORM one does, and would not see them."""
-    session.flush()
-    session.execute(statement, parameters)
-
-
 def billing_account_opened(
     session: Session, _: Envelope, event: billing.BillingAccountOpened
 ) -> None:
@@ -148,9 +141,10 @@ def billing_account_opened(
     )
 
 
+@deferring
 def payment_received(session: Session, _: Envelope, event: billing.PaymentReceived) -> None:
     number = event.certificate_number
-    _execute(
+    defer(
         session,
         _payment_upsert(session),
         {
@@ -164,16 +158,17 @@ def payment_received(session: Session, _: Envelope, event: billing.PaymentReceiv
             "state": IN_SUSPENSE,
         },
     )
-    _execute(
+    defer(
         session,
         _RECEIVED_ON_ACCOUNT,
         {"number": number, "suspense_balance": event.suspense_balance},
     )
 
 
+@deferring
 def payment_applied(session: Session, _: Envelope, event: billing.PaymentApplied) -> None:
     number = event.certificate_number
-    _execute(
+    defer(
         session,
         _APPLIED_ON_ACCOUNT,
         {
@@ -182,14 +177,15 @@ def payment_applied(session: Session, _: Envelope, event: billing.PaymentApplied
             "suspense_balance": event.suspense_balance,
         },
     )
-    _execute(session, _SUSPENSE_APPLIED, {"number": number})
+    defer(session, _SUSPENSE_APPLIED, {"number": number})
 
 
+@deferring
 def payment_reversed(session: Session, _: Envelope, event: billing.PaymentReversed) -> None:
     number = event.certificate_number
     reversed_payment = {"number": number, "reversed_payment_id": event.payment_id}
-    _execute(session, _PAYMENT_REVERSED, reversed_payment)
-    _execute(
+    defer(session, _PAYMENT_REVERSED, reversed_payment)
+    defer(
         session,
         _REVERSED_ON_ACCOUNT,
         {
@@ -200,8 +196,9 @@ def payment_reversed(session: Session, _: Envelope, event: billing.PaymentRevers
     )
 
 
+@deferring
 def premium_billed(session: Session, _: Envelope, event: billing.PremiumBilled) -> None:
-    _execute(
+    defer(
         session,
         _BILLED,
         {"number": event.certificate_number, "billed_to_date": event.billed_to_date},
