@@ -54,7 +54,7 @@ CREATE TRIGGER bench_payment_visible AFTER INSERT ON payments
 # takes payments for many accounts, and one account alone would grow a long history that
 # each command reloads (so the commands, not the pipeline, would set the pace).
 CERTIFICATES = tuple(f"42000000{i:02d}" for i in range(1, 17))
-# The back office's issue command, in the shape this bench knows (see `open_account`).
+# The back office's issue command, in the shape this bench knows (see `open_accounts`).
 ISSUE_BODY = {
     "certificate_number": CERTIFICATES[0],
     "product_code": "WL",

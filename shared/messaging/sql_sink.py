@@ -131,18 +131,21 @@ class SqlSink:
         if not deliveries:
             return 0
         applied = 0
-        positions: dict[tuple[str, int], int | None] = {}
-        first_positions: dict[tuple[str, int], int | None] = {}
         with Session(self.engine) as session, session.begin():
+            # Positions locked first (in one order, so two members never wait on each other),
+            # then the watermarks read: what a member that held the lock before committed is
+            # seen by both reads.
+            first_positions = {
+                where: self._locked_position(session, *where)
+                for where in sorted({(d.topic, d.partition) for d in deliveries})
+            }
+            positions = dict(first_positions)
             watermarks = self._watermarks(
                 session, {str(d.envelope.aggregate_id) for d in deliveries}
             )
             first_watermarks = dict(watermarks)
             for delivery in deliveries:
                 where = (delivery.topic, delivery.partition)
-                if where not in positions:
-                    found = self._locked_position(session, *where)
-                    positions[where] = first_positions[where] = found
                 position = positions[where]
                 if position is not None and position >= delivery.offset:
                     continue
