@@ -73,6 +73,11 @@ async def test_a_fetch_pipelines_its_billing_writes_and_leaves_the_same_rows(
     # the watermarks, the account's merge, the tracking writes — a count that does not grow
     # with the payments.
     assert len(statements) < 12, statements
+    # The position is locked before the watermarks are read: a member that waited for the
+    # lock then reads the watermarks the member before it committed.
+    lock = next(i for i, s in enumerate(statements) if "FOR UPDATE" in s)
+    read = next(i for i, s in enumerate(statements) if "FROM aggregate_watermarks" in s)
+    assert lock < read, statements
 
 
 async def test_a_refused_statement_in_the_pipeline_dead_letters_only_its_event(
