@@ -7,10 +7,12 @@ Latency is taken per request from a monotonic clock (`time.perf_counter`), for e
 including errors; a timeout or a dropped connection has no status and counts as a server error.
 
 One exception, as browsers and HTTP libraries do for an idempotent request (RFC 9110 §9.2.2):
-a GET sent on a pooled keep-alive connection the server had just closed as idle
-(`RemoteProtocolError`, "disconnected without sending a response") is sent once more on a
+a GET sent on a pooled keep-alive connection the server had just closed as idle, so that no
+response came back — `RemoteProtocolError` ("disconnected without sending a response"), or
+`ReadError` when the closed socket answered the request with a reset — is sent once more on a
 fresh connection; such retries are counted (`stale_connection_retries`) and the latency
-includes both attempts. A second failure is an error like any other.
+includes both attempts. A second failure is an error like any other: a server that died
+mid-request refuses the retry's connection.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ async def run_load(
             try:
                 try:
                     answer = await client.get(page_path(page, owner), headers=owner.headers)
-                except httpx.RemoteProtocolError:
+                except (httpx.RemoteProtocolError, httpx.ReadError):
                     retries["stale_connection"] += 1
                     answer = await client.get(page_path(page, owner), headers=owner.headers)
                 if not 200 <= answer.status_code < 300:

@@ -34,15 +34,25 @@ async def test_a_stale_keep_alive_connection_is_retried_once(answers) -> None:
     assert (report.requests, report.server_errors, report.stale_connection_retries) == (3, 0, 1)
 
 
+async def test_a_reset_instead_of_a_response_is_retried_once_too(answers) -> None:
+    answers += [httpx.ReadError("[Errno 104] Connection reset by peer")]
+    report = await run_load(
+        "http://127.0.0.1:9", [OWNER], concurrency=1, max_requests=3, max_seconds=5
+    )
+    assert (report.requests, report.server_errors, report.stale_connection_retries) == (3, 0, 1)
+
+
 async def test_a_second_failure_or_another_transport_error_counts(answers) -> None:
     stale = httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    answers += [stale, stale, httpx.ConnectError("refused"), 503]
+    reset = httpx.ReadError("[Errno 104] Connection reset by peer")
+    answers += [stale, stale, httpx.ConnectError("refused"), reset, reset, 503]
     report = await run_load(
-        "http://127.0.0.1:9", [OWNER], concurrency=1, max_requests=4, max_seconds=5
+        "http://127.0.0.1:9", [OWNER], concurrency=1, max_requests=5, max_seconds=5
     )
-    assert report.server_errors == 3
+    assert report.server_errors == 4
     assert report.errors_by_status == {
         "connection (RemoteProtocolError)": 1,
         "connection (ConnectError)": 1,
+        "connection (ReadError)": 1,
         "503": 1,
     }
