@@ -9,7 +9,15 @@ import logging
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    UnknownProducerId,
+)
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
@@ -50,12 +58,35 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEF
         await admin.close()
 
 
+# Errors after which an idempotent producer cannot go on: its sequence numbers or producer id
+# no longer match the broker's (seen after a broker restart: every later send failed with
+# OutOfOrderSequenceNumber and the relay retried forever). A new producer starts afresh.
+FATAL_PRODUCER_ERRORS = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    ProducerFenced,
+    ProducerClosed,
+)
+
+
 class KafkaPublisher:
-    """`acks=all`, idempotent; `publish` returns once every record is acknowledged."""
+    """`acks=all`, idempotent; `publish` returns once every record is acknowledged.
+
+    After an error no idempotent producer recovers from, the producer is replaced by a new
+    one (started at the next send) and the error raised: the relay sends the batch again,
+    and consumers are idempotent to what the old producer did get through."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+        self.bootstrap = bootstrap
+        self.producer = self._new_producer()
+        self._started = False
+        self.renewals = 0
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
@@ -64,18 +95,37 @@ class KafkaPublisher:
 
     async def start(self) -> None:
         await self.producer.start()
+        self._started = True
 
     async def stop(self) -> None:
         await self.producer.stop()
 
+    async def ready(self) -> AIOKafkaProducer:
+        """The producer, started (a renewed one starts here)."""
+        if not self._started:
+            await self.start()
+        return self.producer
+
+    async def renew(self) -> None:
+        old, self.producer, self._started = self.producer, self._new_producer(), False
+        self.renewals += 1
+        with contextlib.suppress(Exception):
+            await old.stop()
+
     async def publish(self, records: list[OutboundRecord]) -> None:
-        futures = [
-            await self.producer.send(r.topic, r.value, key=r.key.encode(), headers=list(r.headers))
-            for r in records
-        ]
-        await asyncio.gather(*futures[: max(1, len(futures) // 2)])
-        crash_point("relay.mid_publish")
-        await asyncio.gather(*futures)
+        producer = await self.ready()
+        try:
+            futures = [
+                await producer.send(r.topic, r.value, key=r.key.encode(), headers=list(r.headers))
+                for r in records
+            ]
+            await asyncio.gather(*futures[: max(1, len(futures) // 2)])
+            crash_point("relay.mid_publish")
+            await asyncio.gather(*futures)
+        except FATAL_PRODUCER_ERRORS as exc:
+            log.warning("producer failed for good (%s); a new one takes over", exc)
+            await self.renew()
+            raise
 
 
 class KafkaDeadLetters:
@@ -98,13 +148,18 @@ class KafkaDeadLetters:
             ("dlq_consumer", consumer.encode()),
             ("dlq_source", f"{topic}:{partition}:{offset}".encode()),
         ]
-        future = await self.publisher.producer.send(
-            dead_letter_topic(topic),
-            value,
-            key=f"{topic}:{partition}".encode(),
-            headers=dlq_headers,
-        )
-        await future
+        producer = await self.publisher.ready()
+        try:
+            future = await producer.send(
+                dead_letter_topic(topic),
+                value,
+                key=f"{topic}:{partition}".encode(),
+                headers=dlq_headers,
+            )
+            await future
+        except FATAL_PRODUCER_ERRORS:
+            await self.publisher.renew()
+            raise
 
 
 class _SeekToTrackedPositions(ConsumerRebalanceListener):
