@@ -107,7 +107,7 @@ class SqlSink:
             if position is not None and position >= delivery.offset:
                 return False
             aggregate_id = str(envelope.aggregate_id)
-            watermark = self._watermark(session, aggregate_id)
+            watermark = self._watermarks(session, {aggregate_id})[aggregate_id]
             fresh = watermark is None or envelope.aggregate_version > watermark
             if fresh and projector is not None:
                 self._project(session, projector, envelope, delivery.event)
@@ -203,14 +203,6 @@ class SqlSink:
         )
         found = {aggregate_id: version for aggregate_id, version in rows}
         return {aggregate_id: found.get(aggregate_id) for aggregate_id in aggregate_ids}
-
-    def _watermark(self, session: Session, aggregate_id: str) -> int | None:
-        return session.scalar(
-            select(aggregate_watermarks.c.version).where(
-                aggregate_watermarks.c.consumer == self.name,
-                aggregate_watermarks.c.aggregate_id == aggregate_id,
-            )
-        )
 
     def _locked_position(self, session: Session, topic: str, partition: int) -> int | None:
         query = select(consumer_positions.c.offset).where(
