@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -112,9 +113,18 @@ class KafkaPublisher:
         with contextlib.suppress(Exception):
             await old.stop()
 
-    async def publish(self, records: list[OutboundRecord]) -> None:
-        producer = await self.ready()
+    @contextlib.asynccontextmanager
+    async def renewing(self) -> AsyncIterator[AIOKafkaProducer]:
+        """The producer, started; an error it does not recover from renews it, then is raised."""
         try:
+            yield await self.ready()
+        except FATAL_PRODUCER_ERRORS as exc:
+            log.warning("producer failed for good (%s); a new one takes over", exc)
+            await self.renew()
+            raise
+
+    async def publish(self, records: list[OutboundRecord]) -> None:
+        async with self.renewing() as producer:
             futures = [
                 await producer.send(r.topic, r.value, key=r.key.encode(), headers=list(r.headers))
                 for r in records
@@ -122,10 +132,6 @@ class KafkaPublisher:
             await asyncio.gather(*futures[: max(1, len(futures) // 2)])
             crash_point("relay.mid_publish")
             await asyncio.gather(*futures)
-        except FATAL_PRODUCER_ERRORS as exc:
-            log.warning("producer failed for good (%s); a new one takes over", exc)
-            await self.renew()
-            raise
 
 
 class KafkaDeadLetters:
@@ -148,8 +154,7 @@ class KafkaDeadLetters:
             ("dlq_consumer", consumer.encode()),
             ("dlq_source", f"{topic}:{partition}:{offset}".encode()),
         ]
-        producer = await self.publisher.ready()
-        try:
+        async with self.publisher.renewing() as producer:
             future = await producer.send(
                 dead_letter_topic(topic),
                 value,
@@ -157,9 +162,6 @@ class KafkaDeadLetters:
                 headers=dlq_headers,
             )
             await future
-        except FATAL_PRODUCER_ERRORS:
-            await self.publisher.renew()
-            raise
 
 
 class _SeekToTrackedPositions(ConsumerRebalanceListener):
