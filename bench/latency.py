@@ -24,7 +24,7 @@ from eventsourcing.persistence import StoredEvent
 
 from bench.common import Measure, Report, Sizes, closed_loop, percentile, progress, section
 from bench.eventstore import create_raw_table, one_row_commit_ops
-from bench.processes import SECRET, ServiceProcesses
+from bench.processes import SECRET, ServiceProcesses, create_databases
 from services.billing.application import AccountNotFound, BillingApplication
 from services.billing.main import build_billing
 from services.policy.api import create_policy_api
@@ -32,6 +32,7 @@ from services.policy.application import PolicyApplication
 from services.policy.main import build_policy
 from services.portal.main import build_read_store
 from shared import personal_data
+from shared.contracts.billing import TOPIC as BILLING_TOPIC
 from shared.contracts.billing import PaymentReceived
 from shared.messaging.kafka import KafkaPublisher, ensure_topics
 from shared.settings import REPO_ROOT, Settings
@@ -277,7 +278,7 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
     arrivals = Arrivals(portal_url)
     arrivals.start()
     processes = ServiceProcesses(settings, SECRET, REPO_ROOT / "var" / "bench" / "latency")
-    published = Published(settings.kafka_bootstrap_servers, settings.topic("billing.events"))
+    published = Published(settings.kafka_bootstrap_servers, settings.topic(BILLING_TOPIC))
     commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-commands")
     try:
         await processes.start(*PIPELINE)
@@ -585,9 +586,6 @@ async def run_async(report: Report, sizes: Sizes, databases, base_url: str, boot
     run_id = databases.run_id
     suffix = f"_bench{run_id}"
     prefix = f"bench{run_id}."
-    # identity and keystore: what newer composition roots also open (harmless if unused).
-    for name in ("policy", "billing", "claims", "documents", "portal", "identity", "keystore"):
-        databases.create(f"{name}{suffix}")
     settings = Settings(
         PORTAL_MODE="distributed",
         DATABASE_URL=base_url,
@@ -596,6 +594,7 @@ async def run_async(report: Report, sizes: Sizes, databases, base_url: str, boot
         TOPIC_PREFIX=prefix,
         PII_HMAC_SECRET=SECRET,
     )
+    create_databases(databases, settings)  # every one a service process opens
     try:
         with section(report, "latency: commit latency"):
             await asyncio.to_thread(

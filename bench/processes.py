@@ -15,9 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.chaos.topology import ProcessSpec, Supervisor, process_specs
+from bench.common import Databases
 from shared.settings import Settings
 
 SECRET = "b7" * 32  # the installation's keyed-hash secret for the bench's databases
+# The databases the service processes open (each name + the run's suffix).
+SERVICES = ("policy", "billing", "claims", "documents", "identity", "portal", "keystore")
 
 
 def peak_rss_kb(pid: int) -> int | None:
@@ -40,6 +43,11 @@ def cpu_seconds(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def create_databases(databases: Databases, settings: Settings) -> None:
+    for service in SERVICES:
+        databases.create(settings.database_url_for(service).rpartition("/")[2])
 
 
 class RssSampler:

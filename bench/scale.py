@@ -34,11 +34,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import Databases, Measure, Report, Sizes, progress, section
 from bench.latency import delete_topics
-from bench.processes import SECRET, RssSampler, ServiceProcesses, service_env
+from bench.processes import (
+    SECRET,
+    RssSampler,
+    ServiceProcesses,
+    create_databases,
+    service_env,
+)
 from shared.ops import KafkaOffsets
 from shared.settings import REPO_ROOT, Settings
 
-SERVICES = ("policy", "billing", "claims", "documents", "identity", "portal", "keystore")
 RELAYS = ("policy-relay", "billing-relay", "claims-relay")
 PYTHON = str(REPO_ROOT / ".venv" / "bin" / "python")
 SUMMARY = re.compile(r"(\d+) events replayed .* in ([\d.]+) s")
@@ -60,11 +65,6 @@ def scale_settings(base_url: str, bootstrap: str, run_id: str, scale: Scale) -> 
         KAFKA_BOOTSTRAP_SERVERS=bootstrap,
         PII_HMAC_SECRET=SECRET,
     )
-
-
-def create_databases(databases: Databases, settings: Settings) -> None:
-    for service in SERVICES:
-        databases.create(settings.database_url_for(service).rpartition("/")[2])
 
 
 def run(
