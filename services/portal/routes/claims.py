@@ -19,7 +19,7 @@ def claim_routes(open_sealed: Callable[[str], str | None], clock: Clock) -> APIR
 
     @router.get("/claims", response_model=queries.ClaimInquiry)
     def claim_inquiry(
-        s: Db,
+        db: Db,
         owner: Owner,
         certificate: Annotated[str | None, Query(description="certificate number")] = None,
         patient: Annotated[
@@ -36,8 +36,8 @@ def claim_routes(open_sealed: Callable[[str], str | None], clock: Clock) -> APIR
                 number = pad_certificate_number(certificate)
             except ValueError:
                 return unprocessable("certificate", "a certificate number is up to 10 digits")
-        return queries.claim_inquiry(
-            s,
+        return db(
+            queries.claim_inquiry,
             owner.party_id,
             clock.today(),
             open_sealed,
@@ -50,7 +50,7 @@ def claim_routes(open_sealed: Callable[[str], str | None], clock: Clock) -> APIR
         )
 
     @router.get("/claims/{claim_number}", response_model=queries.ClaimDetail)
-    def claim_detail(s: Db, owner: Owner, claim_number: str) -> queries.ClaimDetail:
-        return queries.claim_detail(s, claim_number, owner.party_id, clock.today(), open_sealed)
+    def claim_detail(db: Db, owner: Owner, claim_number: str) -> queries.ClaimDetail:
+        return db(queries.claim_detail, claim_number, owner.party_id, clock.today(), open_sealed)
 
     return router

@@ -3,36 +3,48 @@ certificate number of a path, and relaying another service's answer."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.portal import queries
 from services.portal.auth import SignedInOwner, owner_for_token, presented_token
 from shared.contracts.types import pad_certificate_number
 
-# Closing a session only gives its connection back: it never waits for the pool, so threads of
-# its own can always run it (see `session`).
-_CLOSER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="session-close")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-async def session(request: Request) -> AsyncIterator[Session]:
-    """The request's session, closed (its connection back in the pool) on threads kept for
-    that alone. Closed on the worker threads the sync handlers run on (or asyncio's default
-    executor, where `read_your_write` and `in_thread` open sessions), it would deadlock once
-    every such thread waits for a pooled connection: the sessions holding the connections
-    could never be closed, and every request stalled until the pool's 30 s timeout (50 owners
-    at once did that under `make chaos`'s load test)."""
-    s = Session(request.app.state.engine)
-    try:
-        yield s
-    finally:
-        await asyncio.get_running_loop().run_in_executor(_CLOSER, s.close)
+class Reads:
+    """Runs a query function in a database session of its own, opened and closed within the
+    call, on the thread that calls it (a sync route runs on one of the worker threads).
+
+    The connection is back in the pool before the route returns. A session that outlived the
+    route — closed by a yield dependency's teardown — held its connection while FastAPI
+    waited for a worker thread to validate the response: with every worker thread waiting
+    for a pooled connection (50 owners at once, `make chaos` and `make bench`'s figure 7),
+    nothing could finish and every request stalled until the pool's 30 s timeout."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(
+        self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        with Session(self.engine) as s:
+            return query(s, *args, **kwargs)
+
+    def session(self) -> Session:
+        """A session for several queries: use it as `with db.session() as s:`."""
+        return Session(self.engine)
+
+
+async def reads(request: Request) -> Reads:  # async: no worker thread just to build it
+    return Reads(request.app.state.engine)
 
 
 def signed_in(request: Request) -> SignedInOwner:
@@ -42,14 +54,14 @@ def signed_in(request: Request) -> SignedInOwner:
         return owner_for_token(s, presented_token(request))
 
 
-def certificate_number(number: Annotated[str, Path(description="up to 10 digits")]) -> str:
+async def certificate_number(number: Annotated[str, Path(description="up to 10 digits")]) -> str:
     try:
         return pad_certificate_number(number)
     except ValueError as exc:
         raise queries.NotFound(f"certificate {number} not found") from exc
 
 
-Db = Annotated[Session, Depends(session)]
+Db = Annotated[Reads, Depends(reads)]
 Owner = Annotated[SignedInOwner, Depends(signed_in)]
 Number = Annotated[str, Depends(certificate_number)]
 

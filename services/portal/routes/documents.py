@@ -59,7 +59,7 @@ def document_routes(
 
     @router.get("/documents", response_model=queries.Inbox)
     def inbox(
-        s: Db,
+        db: Db,
         owner: Owner,
         certificate: Annotated[str | None, Query(description="certificate number")] = None,
         type_: Annotated[DocumentType | None, Query(alias="type")] = None,
@@ -76,21 +76,25 @@ def document_routes(
                 number = pad_certificate_number(certificate)
             except ValueError:
                 return unprocessable("certificate", "a certificate number is up to 10 digits")
-        return queries.inbox(
-            s,
-            owner.party_id,
-            certificate_number=number,
-            document_type=type_,
-            from_date=from_,
-            through_date=through,
-            page=page,
-            size=size,
-            claim_documents=claim_documents(s, owner.party_id),
-        )
+
+        def read(s: Session) -> queries.Inbox:
+            return queries.inbox(
+                s,
+                owner.party_id,
+                certificate_number=number,
+                document_type=type_,
+                from_date=from_,
+                through_date=through,
+                page=page,
+                size=size,
+                claim_documents=claim_documents(s, owner.party_id),
+            )
+
+        return db(read)
 
     @router.get("/documents/preferences", response_model=queries.Preferences)
-    def get_preferences(s: Db, owner: Owner) -> queries.Preferences:
-        return queries.preferences(s, owner.party_id)
+    def get_preferences(db: Db, owner: Owner) -> queries.Preferences:
+        return db(queries.preferences, owner.party_id)
 
     @router.put("/documents/preferences")
     async def put_preferences(owner: Owner, body: Annotated[Any, Body()]) -> Any:

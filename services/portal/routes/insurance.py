@@ -26,22 +26,22 @@ def insurance_routes(
     router = APIRouter()
 
     @router.get("/certificates", response_model=queries.MyInsurance)
-    def my_insurance(s: Db, owner: Owner) -> queries.MyInsurance:
-        return queries.my_insurance(s, owner.party_id)
+    def my_insurance(db: Db, owner: Owner) -> queries.MyInsurance:
+        return db(queries.my_insurance, owner.party_id)
 
     @router.get("/certificates/{number}", response_model=queries.CertificateDetail)
-    def certificate(s: Db, owner: Owner, number: Number) -> queries.CertificateDetail:
-        return queries.certificate_detail(s, number, owner.party_id, clock.today())
+    def certificate(db: Db, owner: Owner, number: Number) -> queries.CertificateDetail:
+        return db(queries.certificate_detail, number, owner.party_id, clock.today())
 
     @router.get(
         "/certificates/{number}/benefits/{benefit_id}", response_model=queries.BenefitDetail
     )
-    def benefit(s: Db, owner: Owner, number: Number, benefit_id: str) -> queries.BenefitDetail:
-        return queries.benefit_detail(s, number, benefit_id, owner.party_id, open_sealed)
+    def benefit(db: Db, owner: Owner, number: Number, benefit_id: str) -> queries.BenefitDetail:
+        return db(queries.benefit_detail, number, benefit_id, owner.party_id, open_sealed)
 
     @router.get("/certificates/{number}/billing", response_model=queries.BillingDetail)
     def billing(
-        s: Db,
+        db: Db,
         owner: Owner,
         number: Number,
         from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD")] = None,
@@ -51,8 +51,8 @@ def insurance_routes(
     ) -> Any:
         if from_ and through and from_ > through:
             return unprocessable("from", "must not be after through")
-        return queries.billing_detail(
-            s,
+        return db(
+            queries.billing_detail,
             number,
             owner_party_id=owner.party_id,
             from_date=from_,
@@ -62,8 +62,8 @@ def insurance_routes(
         )
 
     @router.get("/profile", response_model=queries.Profile)
-    def get_profile(s: Db, owner: Owner) -> queries.Profile:
-        return queries.profile(s, owner.party_id, open_sealed)
+    def get_profile(db: Db, owner: Owner) -> queries.Profile:
+        return db(queries.profile, owner.party_id, open_sealed)
 
     @router.put("/profile", response_model=queries.Profile)
     async def put_profile(owner: Owner, contact: ContactInformation) -> queries.Profile:

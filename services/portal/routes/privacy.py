@@ -60,8 +60,8 @@ def privacy_routes(
     router = APIRouter()
 
     @router.get("/privacy/requests", response_model=PrivacyRequests)
-    def list_requests(s: Db, owner: Owner) -> PrivacyRequests:
-        return privacy_requests(s, owner.party_id)
+    def list_requests(db: Db, owner: Owner) -> PrivacyRequests:
+        return db(privacy_requests, owner.party_id)
 
     @router.post("/privacy/requests", status_code=201)
     async def make_request(request: Request, owner: Owner, body: PrivacyRequestIn) -> JSONResponse:

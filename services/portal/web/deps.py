@@ -11,10 +11,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from services.portal.auth import NotSignedIn, SignedInOwner, owner_for_token, presented_token
-from services.portal.routes.common import session
+from services.portal.routes.common import Db as Db
 from services.portal.web.security import CSRF_FIELD, CsrfGuard
-
-Db = Annotated[Session, Depends(session)]
 
 
 class LoginRequired(Exception):

@@ -36,7 +36,7 @@ def routes(web: WebContext) -> APIRouter:
     def billing(
         request: Request,
         owner: PageOwner,
-        s: Db,
+        db: Db,
         number: Number,
         from_date: str = "",
         through_date: str = "",
@@ -48,8 +48,8 @@ def routes(web: WebContext) -> APIRouter:
         start, end, errors = date_range(typed, date_format)
         entries = page_size(size)
         # With a bad filter the history is shown unfiltered, and the page says so.
-        detail = queries.billing_detail(
-            s,
+        detail = db(
+            queries.billing_detail,
             number,
             owner_party_id=owner.party_id,
             from_date=None if errors else start,

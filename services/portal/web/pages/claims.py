@@ -38,15 +38,15 @@ def claim_number_of(value: str) -> str:
 def routes(web: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    def detail(s: Db, owner: PageOwner, claim_number: str) -> queries.ClaimDetail:
-        return queries.claim_detail(
-            s, claim_number_of(claim_number), owner.party_id, web.clock.today(), web.open_sealed
-        )
+    def detail(db: Db, owner: PageOwner, claim_number: str) -> queries.ClaimDetail:
+        number = claim_number_of(claim_number)
+        today = web.clock.today()
+        return db(queries.claim_detail, number, owner.party_id, today, web.open_sealed)
 
     @router.get("/claims")
     def claim_inquiry(
         request: Request,
-        s: Db,
+        db: Db,
         owner: PageOwner,
         certificate: str = "",
         patient: str = "",
@@ -70,8 +70,8 @@ def routes(web: WebContext) -> APIRouter:
         except BadDate:
             when = None
             errors["service_date"] = f"Enter the service date as {date_format}."
-        found = queries.claim_inquiry(
-            s,
+        found = db(
+            queries.claim_inquiry,
             owner.party_id,
             web.clock.today(),
             web.open_sealed,
@@ -84,7 +84,7 @@ def routes(web: WebContext) -> APIRouter:
         )
         message = None
         if missing in KINDS and claim:
-            shown = detail(s, owner, claim)  # not the owner's (or hidden) → 404
+            shown = detail(db, owner, claim)  # not the owner's (or hidden) → 404
             link = shown.eob if missing == "eob" else shown.correspondence
             if not link.available:
                 message = f"Claim {shown.claim_number}: {link.message}"
@@ -118,9 +118,9 @@ def routes(web: WebContext) -> APIRouter:
 
     @router.get("/claims/{claim_number}")
     def claim_details(
-        request: Request, s: Db, owner: PageOwner, claim_number: str, missing: str = ""
+        request: Request, db: Db, owner: PageOwner, claim_number: str, missing: str = ""
     ) -> Response:
-        claim = detail(s, owner, claim_number)
+        claim = detail(db, owner, claim_number)
         message = None
         if missing in KINDS:
             link = claim.eob if missing == "eob" else claim.correspondence
@@ -139,8 +139,8 @@ def routes(web: WebContext) -> APIRouter:
         return render(request, "claim_detail.html", context, owner=owner)
 
     def missing_document(kind: str):
-        def go(s: Db, owner: PageOwner, claim_number: str, back: str = "") -> Response:
-            claim = detail(s, owner, claim_number)
+        def go(db: Db, owner: PageOwner, claim_number: str, back: str = "") -> Response:
+            claim = detail(db, owner, claim_number)
             link = claim.eob if kind == "eob" else claim.correspondence
             target = document_pdf(link)
             if target is None:

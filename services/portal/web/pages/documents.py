@@ -53,7 +53,7 @@ def routes(web: WebContext) -> APIRouter:
     @router.get("/documents")
     def my_documents(
         request: Request,
-        s: Db,
+        db: Db,
         owner: PageOwner,
         certificate: str = "",
         type: str = "",
@@ -64,7 +64,7 @@ def routes(web: WebContext) -> APIRouter:
         date_format = owner.preferred_date_format or DEFAULT_DATE_FORMAT
         from_ = request.query_params.get("from", "")[:20]
         through = through[:20]
-        policies = queries.preferences(s, owner.party_id).certificates
+        policies = db(queries.preferences, owner.party_id).certificates
         numbers = [p.certificate_number for p in policies]
         errors: dict[str, str] = {}
         number = None
@@ -83,17 +83,18 @@ def routes(web: WebContext) -> APIRouter:
         if date_errors:
             errors.update(date_errors)
             start = end = None
-        found = queries.inbox(
-            s,
-            owner.party_id,
-            certificate_number=number,
-            document_type=kind,
-            from_date=start,
-            through_date=end,
-            page=page_number(page),
-            size=page_size(size),
-            claim_documents=claim_documents(s, owner.party_id),
-        )
+        with db.session() as s:
+            found = queries.inbox(
+                s,
+                owner.party_id,
+                certificate_number=number,
+                document_type=kind,
+                from_date=start,
+                through_date=end,
+                page=page_number(page),
+                size=page_size(size),
+                claim_documents=claim_documents(s, owner.party_id),
+            )
         filters = {
             k: v
             for k, v in {
@@ -124,8 +125,8 @@ def routes(web: WebContext) -> APIRouter:
         )
 
     @router.get("/documents/preferences")
-    def preferences(request: Request, s: Db, owner: PageOwner, done: str = "") -> Response:
-        current = queries.preferences(s, owner.party_id)
+    def preferences(request: Request, db: Db, owner: PageOwner, done: str = "") -> Response:
+        current = db(queries.preferences, owner.party_id)
         return show_preferences(
             request, owner, certificate_forms(current), notice=NOTICES.get(done)
         )

@@ -36,8 +36,8 @@ def routes(web: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/my-insurance")
-    def my_insurance(request: Request, owner: PageOwner, s: Db) -> Response:
-        found = queries.my_insurance(s, owner.party_id)
+    def my_insurance(request: Request, owner: PageOwner, db: Db) -> Response:
+        found = db(queries.my_insurance, owner.party_id)
         products = []
         for group in found.products:
             certificates = []
@@ -61,8 +61,8 @@ def routes(web: WebContext) -> APIRouter:
         )
 
     @router.get("/certificates/{number}")
-    def certificate(request: Request, owner: PageOwner, s: Db, number: Number) -> Response:
-        detail = queries.certificate_detail(s, number, owner.party_id, web.clock.today())
+    def certificate(request: Request, owner: PageOwner, db: Db, number: Number) -> Response:
+        detail = db(queries.certificate_detail, number, owner.party_id, web.clock.today())
         return render(
             request,
             "certificate.html",
@@ -76,9 +76,9 @@ def routes(web: WebContext) -> APIRouter:
 
     @router.get("/certificates/{number}/benefits/{benefit_id}")
     def benefit(
-        request: Request, owner: PageOwner, s: Db, number: Number, benefit_id: str
+        request: Request, owner: PageOwner, db: Db, number: Number, benefit_id: str
     ) -> Response:
-        detail = queries.benefit_detail(s, number, benefit_id, owner.party_id, web.open_sealed)
+        detail = db(queries.benefit_detail, number, benefit_id, owner.party_id, web.open_sealed)
         return render(
             request,
             "benefit.html",

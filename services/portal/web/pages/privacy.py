@@ -180,13 +180,13 @@ def routes(web: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def account_page(
-        request: Request, owner: SignedInOwner, s: Db, status: int = 200, **context: Any
+        request: Request, owner: SignedInOwner, db: Db, status: int = 200, **context: Any
     ) -> Response:
         values = {
             "title": TITLE,
             "breadcrumbs": [("My Workspace", "/my-insurance"), (TITLE, None)],
-            "requests": privacy_requests(s, owner.party_id).requests,
-            "answered": answered_request_to_know(s, owner.party_id),
+            "requests": db(privacy_requests, owner.party_id).requests,
+            "answered": db(answered_request_to_know, owner.party_id),
             "export_href": EXPORT_PATH,
             "categories": categories_answer(),
             **context,
@@ -194,10 +194,10 @@ def routes(web: WebContext) -> APIRouter:
         return render(request, "privacy.html", values, owner=owner, status=status)
 
     @router.get("/account/privacy")
-    def show(request: Request, owner: PageOwner, s: Db, done: str = "") -> Response:
-        return account_page(request, owner, s, notice=KNOW_DONE if done == "know" else None)
+    def show(request: Request, owner: PageOwner, db: Db, done: str = "") -> Response:
+        return account_page(request, owner, db, notice=KNOW_DONE if done == "know" else None)
 
-    async def send(request: Request, owner: SignedInOwner, s: Db, kind: str) -> Response | None:
+    async def send(request: Request, owner: SignedInOwner, db: Db, kind: str) -> Response | None:
         """The owner's request to know or to delete; None once identity took it, otherwise the
         page again with identity's reason (rendered off the event loop: it reads the database)."""
         try:
@@ -207,21 +207,21 @@ def routes(web: WebContext) -> APIRouter:
         except CommandRefused as refused:
             message = refused.detail or "Please try again."
             return await asyncio.to_thread(
-                account_page, request, owner, s, refused.status, message=message
+                account_page, request, owner, db, refused.status, message=message
             )
         return None
 
     @router.post("/account/privacy/know")
-    async def know(request: Request, owner: PageOwner, s: Db, _: Form) -> Response:
-        refused = await send(request, owner, s, "know")
+    async def know(request: Request, owner: PageOwner, db: Db, _: Form) -> Response:
+        refused = await send(request, owner, db, "know")
         return refused or RedirectResponse("/account/privacy?done=know", status_code=303)
 
     @router.post("/account/privacy/delete")
-    async def delete(request: Request, owner: PageOwner, s: Db, form: Form) -> Response:
+    async def delete(request: Request, owner: PageOwner, db: Db, form: Form) -> Response:
         if text(form, "confirm", 10) != "yes":
             errors = {"confirm": CONFIRM_DELETE}
-            return await asyncio.to_thread(account_page, request, owner, s, 422, errors=errors)
-        refused = await send(request, owner, s, "delete")
+            return await asyncio.to_thread(account_page, request, owner, db, 422, errors=errors)
+        refused = await send(request, owner, db, "delete")
         if refused:
             return refused
         response = RedirectResponse("/login?done=deleted", status_code=303)

@@ -148,14 +148,14 @@ def routes(web: WebContext) -> APIRouter:
     def page(
         request: Request,
         owner: PageOwner,
-        s: Db,
+        db: Db,
         values: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
         message: str | None = None,
         notice: str | None = None,
         status: int = 200,
     ) -> Response:
-        found = queries.profile(s, owner.party_id, web.open_sealed)
+        found = db(queries.profile, owner.party_id, web.open_sealed)
         values = values if values is not None else values_of(found.contact)
         emails = sum(1 for n in range(1, MAX_EMAILS + 1) if values.get(f"email_{n}"))
         return render(
@@ -183,11 +183,11 @@ def routes(web: WebContext) -> APIRouter:
         )
 
     @router.get("/profile")
-    def show(request: Request, owner: PageOwner, s: Db, done: str = "") -> Response:
-        return page(request, owner, s, notice=NOTICES.get(done))
+    def show(request: Request, owner: PageOwner, db: Db, done: str = "") -> Response:
+        return page(request, owner, db, notice=NOTICES.get(done))
 
     @router.post("/profile")
-    async def save(request: Request, owner: PageOwner, s: Db, form: Form) -> Response:
+    async def save(request: Request, owner: PageOwner, db: Db, form: Form) -> Response:
         values = typed_values(form)
         contact, street_ids, email_ids = contact_from(values)
         errors = local_errors(values)
@@ -198,7 +198,7 @@ def routes(web: WebContext) -> APIRouter:
         if errors:
             message = "Please correct the fields below."
             return await asyncio.to_thread(
-                page, request, owner, s, values, errors, message, status=422
+                page, request, owner, db, values, errors, message, status=422
             )
         try:
             await owner_commands.update_contact(
@@ -211,7 +211,7 @@ def routes(web: WebContext) -> APIRouter:
             message = "Your changes could not be saved." if errors else refused.detail
             status = refused.status if 400 <= refused.status < 500 else 422
             return await asyncio.to_thread(
-                page, request, owner, s, values, errors, message or None, status=status
+                page, request, owner, db, values, errors, message or None, status=status
             )
         return RedirectResponse("/profile?done=saved", status_code=303)
 
