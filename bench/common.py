@@ -396,23 +396,30 @@ def _memory_total_mb() -> int | None:
     return None
 
 
-def machine_cpu_busy_percent(seconds: float = 0.5) -> float | None:
-    """How busy all CPUs were over the next `seconds` (from /proc/stat; 100 = all cores)."""
-
-    def sample() -> tuple[int, int]:
+def cpu_ticks() -> tuple[int, int] | None:
+    """All CPUs' (total, idle + iowait) ticks so far, from /proc/stat."""
+    try:
         with open("/proc/stat") as stat:
             values = [int(v) for v in stat.readline().split()[1:]]
-        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-        return sum(values), idle
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
+        return sum(values), values[3] + (values[4] if len(values) > 4 else 0)
     except (OSError, ValueError, IndexError):
         return None
-    total = total1 - total0
-    return round(100 * (total - (idle1 - idle0)) / total, 1) if total else None
+
+
+def busy_percent_since(before: tuple[int, int] | None) -> float | None:
+    """How busy all CPUs were since `before` (`cpu_ticks`; 100 = all cores)."""
+    after = cpu_ticks()
+    if before is None or after is None:
+        return None
+    total = after[0] - before[0]
+    return round(100 * (total - (after[1] - before[1])) / total, 1) if total else None
+
+
+def machine_cpu_busy_percent(seconds: float = 0.5) -> float | None:
+    """How busy all CPUs were over the next `seconds` (100 = all cores)."""
+    before = cpu_ticks()
+    time.sleep(seconds)
+    return busy_percent_since(before)
 
 
 PG_SETTINGS = (

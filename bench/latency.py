@@ -347,11 +347,7 @@ async def measure_pipeline(report: Report, sizes: Sizes, settings: Settings) -> 
         durations.clear()
         cpu_before, began = processes.cpu_now(), time.perf_counter()
         ids, lateness = await phase("M", sizes.latency_commands)
-        cpu_after, wall = processes.cpu_now(), time.perf_counter() - began
-        service_cpu = {
-            name: round(100 * (used - cpu_before.get(name, 0.0)) / wall, 1)
-            for name, used in cpu_after.items()
-        }
+        service_cpu = processes.cpu_percent_since(cpu_before, time.perf_counter() - began)
         sent = {i: returned[i] for i in ids}
         values, missing = latencies_ms(sent, arrivals.seen)
         if missing:

@@ -34,7 +34,7 @@ import psycopg
 
 from bench.chaos.load import run_load
 from bench.chaos.owners import OwnerLogin, credentials_step, identity_knows, preferences_step
-from bench.common import Measure, Report, Sizes, progress
+from bench.common import Measure, Report, Sizes, busy_percent_since, cpu_ticks, progress
 from bench.processes import ServiceProcesses
 from shared.settings import Settings
 
@@ -209,6 +209,7 @@ async def run(
     ingestion.start()
     try:
         progress.log(f"load: {len(owners)} owners, ingestion offered {rate:.0f} payments/s")
+        cpu_before, ticks, began = processes.cpu_now(), cpu_ticks(), time.perf_counter()
         load = await run_load(
             portal,
             owners,
@@ -216,6 +217,12 @@ async def run(
             max_requests=sizes.load_max_requests,
             max_seconds=sizes.load_seconds,
         )
+        cpu = {
+            "machine_busy_percent": busy_percent_since(ticks),
+            "service_percent_of_a_core": processes.cpu_percent_since(
+                cpu_before, time.perf_counter() - began
+            ),
+        }
         engine = make_engine(settings.database_url_for("portal"))
         vault = vault_at(settings.database_url_for("keystore"))
         try:
@@ -264,6 +271,7 @@ async def run(
                 "server_errors": load.server_errors,
                 "errors_by_status": load.errors_by_status,
                 "by_page": load.by_page,
+                "cpu_while_loaded": cpu,
             },
         ),
         f"pgbench.portal_sql.p99.{scale}",
@@ -274,5 +282,6 @@ async def run(
         "owners": len(owners),
         "portal_consumer_partitions_placed": placed,
         "load": load.as_dict(),
+        "cpu_while_loaded": cpu,
         "pgbench": {k: v for k, v in limit.items() if k != "by_page"},
     }

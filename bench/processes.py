@@ -155,6 +155,14 @@ class ServiceProcesses:
         self.rss.sample()
         return self.rss.cpu_s
 
+    def cpu_percent_since(self, before: dict[str, float], wall: float) -> dict[str, float]:
+        """Each started process's CPU over the `wall` seconds since `before` (`cpu_now`), in
+        % of one core."""
+        return {
+            name: round(100 * (used - before.get(name, 0.0)) / wall, 1)
+            for name, used in self.cpu_now().items()
+        }
+
     async def stop(self) -> dict[str, float]:
         self.rss.sample()
         for name in list(self.supervisor.processes):
