@@ -23,7 +23,7 @@ sends them: the transaction boundaries (psycopg's implicit `BEGIN` on the first 
 `begin`/`rollback`/`commit` events, and the pool's pre-ping (`SELECT 1`, autocommit, on every
 checkout of a pooled connection; SQLAlchemy skips it for a brand-new connection, the steady
 state under load is a reused one). So one page request is
-`SELECT 1; BEGIN; <session>; <user>; ROLLBACK; SELECT 1; BEGIN; <page queries>; ROLLBACK`.
+`SELECT 1; BEGIN; <session and user>; ROLLBACK; SELECT 1; BEGIN; <page queries>; ROLLBACK`.
 
 Not included: HTTP, routing, JSON and pydantic work, waits for the portal's pool (10
 connections), and the key store's lookups of `open_sealed` (another database, cached by the

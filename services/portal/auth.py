@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services.portal.readmodels import PortalSessionView, PortalUserView
@@ -44,13 +45,21 @@ def presented_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE_NAME) or None
 
 
+# The session and its user in one round trip (every signed-in request asks this first).
+_SESSION_AND_USER = (
+    select(PortalSessionView, PortalUserView)
+    .outerjoin(PortalUserView, PortalUserView.account_id == PortalSessionView.account_id)
+    .where(PortalSessionView.token_digest == bindparam("digest"))
+)
+
+
 def owner_for_token(session: Session, token: str | None) -> SignedInOwner:
     if not token:
         raise NotSignedIn("sign in to continue")
-    row = session.get(PortalSessionView, token_digest(token))
+    found = session.execute(_SESSION_AND_USER, {"digest": token_digest(token)}).first()
+    row, user = found if found is not None else (None, None)
     if row is None or row.ended or _aware(row.expires_at) <= datetime.now(UTC):
         raise NotSignedIn("your session has ended; sign in again")
-    user = session.get(PortalUserView, row.account_id)
     return SignedInOwner(
         party_id=row.party_id,
         account_id=row.account_id,
