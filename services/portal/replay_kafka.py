@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.portal.replay_sources import parse_or_skip
 from shared.messaging.records import Delivery
+from shared.personal_data import prefetch_keys_of
 
 
 class KafkaSource:
@@ -105,6 +106,7 @@ class KafkaSource:
                 batches = loop.run_until_complete(
                     consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
                 )
+                prefetch_keys_of(m.value for ms in batches.values() for m in ms if m.value)
                 for partition, messages in batches.items():
                     for message in messages:
                         if message.offset >= ends[partition]:

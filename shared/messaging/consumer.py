@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from shared.contracts.envelope import ContractError, Envelope, IntegrationEvent, parse_event
 from shared.faults import crash_point, stall_point
 from shared.messaging.records import Delivery, RejectedMessage
+from shared.personal_data import prefetch_keys_of
 from shared.tracing import continued_span, traceparent_from_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,10 @@ class ConsumerCore:
             for record in records:
                 await self.handle(*record)
             return
+        try:  # an optimisation only: a failure here is met again, and handled, per message
+            await asyncio.to_thread(prefetch_keys_of, (r[3] for r in records if r[3]))
+        except Exception:
+            log.debug("could not prefetch the fetch's keys", exc_info=True)
         run: list[tuple[Delivery, bytes, dict[str, bytes]]] = []
         for topic, partition, offset, value, headers in records:
             parsed = await self._parse(topic, partition, offset, value)

@@ -35,6 +35,9 @@ class Outbox:
         notifications = self.app.process_recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
+        prefetch_keys = getattr(self.app.mapper, "prefetch_keys", None)  # a SealingMapper's
+        if prefetch_keys is not None and notifications:
+            prefetch_keys(notifications)
         records = []
         for notification in notifications:
             domain_event = self.app.mapper.to_domain_event(notification)
