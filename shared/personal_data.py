@@ -444,6 +444,9 @@ class Blindfold:
     def open(self, value: str | None) -> str | None:
         return None
 
+    def prefetch(self, kids: Iterable[str]) -> None:
+        return None  # it reads no key
+
     def seal_bytes(self, subject: UUID | str, data: bytes, key_class: str = PERSONAL) -> bytes:
         return self.seal(subject, "", key_class).encode()
 
