@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from shared.contracts.envelope import ContractError, parse_event
+from shared.contracts.envelope import ContractError, Envelope, parse_event, unwrap
 from shared.messaging.outbox import Outbox
 from shared.messaging.records import Delivery
 
@@ -62,15 +62,18 @@ class OutboxSource:
         return heapq.merge(*streams, key=lambda d: d.envelope.occurred_at)
 
     def _stream(self, topic: str) -> Iterator[Delivery]:
+        """The outbox's envelopes unwrapped as a consumer parses them — personal fields
+        opened from the sealed envelope, so a shredded key reads as erased — without the trip
+        through bytes (serialize, then parse and validate the envelope)."""
         outbox = self.outboxes[topic]
         while True:
             position = self.positions[topic]
-            records, last = outbox.read(position, self.page)
+            outgoing, last = outbox.read_events(position, self.page)
             self.positions[topic] = last
-            for record in records:
-                envelope, event = parse_or_skip(record.value)
+            for o in outgoing:
+                envelope, event = unwrap_or_skip(o.envelope)
                 if envelope is not None:
-                    yield Delivery(topic, 0, record.position, envelope, event)
+                    yield Delivery(topic, 0, o.position, envelope, event)
             if last == position:
                 return
 
@@ -80,4 +83,12 @@ def parse_or_skip(value: bytes) -> tuple[Any, Any]:
         return parse_event(value)
     except ContractError as exc:
         log.warning("replay: an envelope that does not parse is skipped (%s)", type(exc).__name__)
+        return None, None
+
+
+def unwrap_or_skip(envelope: Envelope) -> tuple[Any, Any]:
+    try:
+        return unwrap(envelope)
+    except ContractError as exc:
+        log.warning("replay: an event that does not validate is skipped (%s)", type(exc).__name__)
         return None, None

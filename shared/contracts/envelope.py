@@ -113,13 +113,22 @@ def parse_event(raw: bytes, open_: Open | None = None) -> tuple[Envelope, Integr
     A payload of an older `schema_version` is upcast first (`upcasting.py`): the envelope
     returned carries the version and data the event was upcast to (its personal fields still
     sealed); the event has them opened with `open_` (default: the process's key store)."""
-    from shared.contracts.registry import contract_for
-    from shared.contracts.upcasting import UpcastingError, upcast
-
     try:
         envelope = Envelope.model_validate(json.loads(raw))
     except (ValueError, TypeError) as exc:  # JSONDecodeError and ValidationError are ValueErrors
         raise ContractError(f"not a valid envelope: {exc}") from exc
+    return unwrap(envelope, open_)
+
+
+def unwrap(
+    envelope: Envelope, open_: Open | None = None
+) -> tuple[Envelope, IntegrationEvent | None]:
+    """The event an envelope carries (`parse_event` after the bytes): upcast, personal fields
+    opened, validated. A consumer in the producer's own process (`portal replay` from the
+    event stores) unwraps the envelope `Envelope.wrap` made without the trip through bytes."""
+    from shared.contracts.registry import contract_for
+    from shared.contracts.upcasting import UpcastingError, upcast
+
     try:
         version, data = upcast(envelope.event_type, envelope.schema_version, envelope.data)
     except UpcastingError as exc:
