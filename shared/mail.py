@@ -6,7 +6,8 @@ a dispatcher that sends from it over SMTP with retries, and a demo mailbox for `
   retried command does not queue the same mail twice.
 - `MailDispatcher` claims due rows with a lease (so two dispatchers never send the same row at
   once), sends them with `smtplib` in a thread, and records each attempt: on success the sent
-  time (the body is then erased: one-time codes do not rest in clear once delivered), on
+  time (the body is then erased: one-time codes do not rest in clear once delivered; on
+  SQLite the old bytes are zeroed and the write-ahead log emptied, `_forget_blanked`), on
   failure the error class and a next attempt time with exponential backoff; after
   `max_attempts`, or a permanent 5xx refusal, it gives up and says so in the row.
   A crash between the SMTP server's acceptance and the recording of `sent_at` re-sends after
@@ -49,7 +50,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.sqldb import create_tables
+from shared.sqldb import create_tables, truncate_wal
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,7 @@ class MailOutbox:
                     last_error=None,
                 )
             )
+        self._forget_blanked()
 
     def purge(self, dedup_keys: list[str]) -> int:
         """Erase what these rows say of their recipient (a request to delete): the address,
@@ -266,7 +268,15 @@ class MailOutbox:
                 )
                 .values(recipient="", subject="", body=None)
             )
+        self._forget_blanked()
         return result.rowcount or 0
+
+    def _forget_blanked(self) -> None:
+        """A blanked body (and its one-time code) must not stay readable in the database
+        file's free space or its write-ahead log: SQLite zeroes it (`secure_delete`, set on
+        every connection by `make_engine`) and the log is emptied here."""
+        if not truncate_wal(self.engine):
+            log.info("mail outbox: the write-ahead log is busy; its old frames go later")
 
     def record_failure(
         self, mail_id: int, now: datetime, error: str, retry_at: datetime | None

@@ -36,10 +36,37 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # A deleted or blanked row (a sent mail's one-time code, an erased person's
+            # read-model rows) is overwritten with zeros instead of lingering in free pages.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def truncate_wal(engine: Engine, wait_ms: int = 1000) -> bool:
+    """On SQLite, copy the write-ahead log into the database and empty the log file, so a
+    value just blanked (with `secure_delete`, zeroed in the database) does not linger in old
+    log frames. Waits at most `wait_ms` for readers and writers; answers False if it could
+    not finish (the frames go at a later call, or when the last connection closes). On
+    PostgreSQL there is no such file: answers True."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            (previous,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+            cursor.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+            try:
+                (busy, _, _) = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={int(previous)}")
+        finally:
+            cursor.close()
+    return busy == 0
 
 
 SCHEMA_LOCK_KEY = 7_262_001  # any constant: one schema-setup lock per database

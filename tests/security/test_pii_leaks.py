@@ -115,20 +115,13 @@ def test_no_ssn_date_of_birth_password_or_security_answer_in(
     assert not hits, f"{len(hits)} personal value(s) in clear in {source}:\n{report(hits)}"
 
 
-REMNANTS = pytest.mark.xfail(
-    reason="the identity mail outbox blanks a sent body (with its one-time code), but SQLite "
-    "keeps the old bytes in free pages and the WAL: secure_delete or a sealed body proposed",
-    strict=False,
-)
-
-
 @pytest.mark.parametrize(
     "source",
     [
         "application logs",
         *ON_THE_WAY,
         "var dir",
-        pytest.param("raw database files", marks=REMNANTS),
+        "raw database files",  # a sent mail's blanked body: zeroed, and the WAL emptied
     ],
 )
 def test_no_session_token_or_one_time_code_in(evidence: Evidence, source: str) -> None:

@@ -176,3 +176,30 @@ async def test_the_dispatcher_loop_sends_what_is_queued_until_stopped(tmp_path) 
         stop.set()
         await asyncio.wait_for(loop, timeout=5)
         assert len(box.messages()) == 1
+
+
+@pytest.mark.parametrize("blank", ["sent", "purged"])
+def test_a_blanked_body_leaves_no_bytes_in_the_sqlite_files(tmp_path, clock, blank) -> None:
+    """Blanking a row in SQLite leaves the old bytes in the page's free space and in the
+    write-ahead log, both of which a copy of the files would show: they are zeroed
+    (`secure_delete`) and emptied (`truncate_wal`), while another connection stays open."""
+    from shared.sqldb import make_engine
+
+    path = tmp_path / "identity.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    outbox = MailOutbox(engine, clock)
+    code = "code-73019266"
+    for n in range(3):
+        outbox.enqueue(
+            dedup_key=f"reset:{n}", recipient="a@example.com", subject="s", body=f"{code}-{n}"
+        )
+    with engine.connect():  # a reader elsewhere keeps the database (and its log) open
+        mail = outbox.all()[0]
+        if blank == "sent":
+            outbox.record_sent(mail.id, clock())
+        else:
+            outbox.purge([mail.dedup_key])
+        raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert f"{code}-0".encode() not in raw
+    assert f"{code}-1".encode() in raw  # the rows not blanked are still there
+    engine.dispose()
