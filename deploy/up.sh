@@ -73,6 +73,7 @@ start identity-api "$IDENTITY_PORT" services.identity.main api
 start identity-relay - services.identity.main relay
 start identity-consumer - services.identity.main consumer
 start identity-mailer - services.identity.main mailer
+start identity-sweeper - services.identity.main sweeper
 start claims-api "$CLAIMS_PORT" services.claims.main api
 start claims-relay - services.claims.main relay
 start claims-consumer - services.claims.main consumer

@@ -3,12 +3,14 @@
 - `api`: the HTTP command API (port 8103 unless SERVICE_PORT);
 - `relay`: identity's outbox → Kafka `identity.events`;
 - `consumer`: consumer group `identity` on policy.events (the owners registry);
-  the privacy office's sweep is `POST /privacy/sweep` on the API (a scheduler calls it);
-- `mailer`: the mail dispatcher loop (mail_outbox → SMTP_HOST:SMTP_PORT).
+- `mailer`: the mail dispatcher loop (mail_outbox → SMTP_HOST:SMTP_PORT);
+- `sweeper`: the privacy office's sweep at start and every PRIVACY_SWEEP_SECONDS (retentions
+  ended, keys shredded, interrupted deletions resumed; `POST /privacy/sweep` runs one now).
 
 The embedded root (`services/portal/embedded.py`) builds the same objects with
-`build_identity`, `identity_outbox`, `identity_consumer` and `identity_mail_dispatcher`, and
-runs `dispatcher.run_forever(stop)` next to in-process delivery.
+`build_identity`, `identity_outbox`, `identity_consumer`, `identity_mail_dispatcher` and
+`privacy_sweep_schedule`, and runs the dispatcher and the schedule next to in-process
+delivery.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from services.identity.application import IdentityApplication
 from services.identity.consumers import SUBSCRIBED_TOPICS, identity_sink
 from services.identity.credentials import Credentials
 from services.identity.integration import to_integration
+from services.identity.privacy.schedule import SweepSchedule, interval_from_env
 from services.identity.tables import identity_engine
 from shared.contracts.identity import TOPIC
 from shared.eventstore import eventstore_env
@@ -72,6 +75,10 @@ def identity_mail_dispatcher(
     return MailDispatcher(app.mail, sender, mail_settings.mail_from, clock=app.clock)
 
 
+def privacy_sweep_schedule(app: IdentityApplication) -> SweepSchedule:
+    return SweepSchedule(app.privacy_sweep, interval_from_env())
+
+
 def main(argv: list[str] | None = None) -> None:
     from services.identity.api import create_identity_api
     from shared.runtime import run_role, start_process, stop_on_signals
@@ -82,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     async def mailer() -> None:
         await identity_mail_dispatcher(app).run_forever(stop_on_signals())
 
+    async def sweeper() -> None:
+        await privacy_sweep_schedule(app).run_forever(stop_on_signals())
+
     run_role(
         "identity",
         role,
@@ -90,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         api=lambda: create_identity_api(app),
         outbox=lambda: identity_outbox(app, settings),
         consumer=lambda: identity_consumer(app, settings),
-        others={"mailer": mailer},
+        others={"mailer": mailer, "sweeper": sweeper},
     )
 
 

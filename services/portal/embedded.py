@@ -46,6 +46,7 @@ from services.identity.main import (
     identity_consumer,
     identity_mail_dispatcher,
     identity_outbox,
+    privacy_sweep_schedule,
 )
 from services.policy.api import create_policy_api
 from services.policy.application import PolicyApplication
@@ -127,8 +128,8 @@ def create_embedded_app(
     mail: MailSettings | None = None,
     demo_mailbox: bool = True,
 ) -> FastAPI:
-    """The one ASGI app; its lifespan runs in-process delivery, the mail dispatcher, the demo
-    mailbox and the demo seed."""
+    """The one ASGI app; its lifespan runs in-process delivery, the mail dispatchers, the
+    privacy sweep's schedule, the demo mailbox and the demo seed."""
     from services.portal.demo import load_demo_data
 
     mail = mail or MailSettings()
@@ -144,6 +145,7 @@ def create_embedded_app(
             except OSError as exc:  # something else listens there: use it as the SMTP server
                 log.warning("demo mailbox not started (%s); mail goes to %s", exc, mail.smtp_port)
                 mailbox = None
+        sweeps = privacy_sweep_schedule(system.identity)
         await system.settle()
         if seed:
             await load_demo_data(system, system.settle)
@@ -154,6 +156,7 @@ def create_embedded_app(
                 documents_mail_dispatcher(system.documents, mail).run_forever(stop)
             ),
             asyncio.create_task(persist_progress(system.delivery.consumers, stop)),
+            asyncio.create_task(sweeps.run_forever(stop, first_delay=sweeps.interval)),
         ]
         system.ready.set()
         try:

@@ -1,6 +1,6 @@
-"""`make up`'s topology for real: one OS process per service API, relay, consumer group and
-mailer, and the portal API, talking through the real broker and databases; driven over HTTP
-as a clerk and an owner would."""
+"""`make up`'s topology for real: one OS process per service API, relay, consumer group,
+mailer and identity's privacy sweeper, and the portal API, talking through the real broker and
+databases; driven over HTTP as a clerk and an owner would."""
 
 from __future__ import annotations
 
@@ -79,7 +79,14 @@ def topology(infra: Infra, tmp_path: Path):
 def test_issue_register_update_contact_and_pay_across_processes(topology) -> None:
     urls, run_dir = topology
     policy, billing, portal = urls["POLICY_PORT"], urls["BILLING_PORT"], urls["PORT"]
-    assert len(list(run_dir.glob("*.pid"))) == 19  # one process per role
+    assert len(list(run_dir.glob("*.pid"))) == 20  # one process per role
+
+    # Identity's sweeper ran the privacy sweep once at start (nothing to shred yet).
+    sweeper_log = run_dir / "identity-sweeper.log"
+    wait_for(
+        lambda: "privacy sweep: 0 key(s) shredded" in sweeper_log.read_text(),
+        "the privacy sweep at the sweeper's start",
+    )
 
     # A clerk issues a Critical Illness certificate to Sam.
     body = certificate_body(

@@ -509,6 +509,21 @@ def test_the_sweep_extends_servicing_while_in_force_then_shreds_it(app, person, 
     assert keys(vault, person)[CLAIMS].shredded
 
 
+async def test_the_scheduled_sweep_shreds_a_claims_key_once_its_retention_ends(
+    app, person, vault, clock
+) -> None:
+    """No one calls the sweep by hand: identity's schedule does (`privacy_sweep_schedule`)."""
+    from services.identity.privacy.schedule import SweepSchedule
+
+    give_keys(vault, person, CLAIMS)
+    delete(app, person.requester(*POINTS))
+    schedule = SweepSchedule(app.privacy_sweep, interval=3600)
+    assert (await schedule.run_once()).keys_shredded == 0  # type: ignore[union-attr]
+    clock.advance(days=claims_retention_days() + 1)
+    assert (await schedule.run_once()).keys_shredded == 1  # type: ignore[union-attr]
+    assert keys(vault, person)[CLAIMS].shredded
+
+
 def test_the_sweep_purges_records_older_than_24_months(app, person, vault, clock) -> None:
     old = know(app, person.requester(*POINTS))
     clock.advance(days=400)
