@@ -200,7 +200,7 @@ def test_docker_compose_adds_collector_and_jaeger_and_points_services_at_it() ->
     assert config["service"]["pipelines"]["traces"]["exporters"] == ["otlp/jaeger"]
     assert config["exporters"]["otlp/jaeger"]["endpoint"].startswith("jaeger:")
     ours = {n: s for n, s in services.items() if "services." in " ".join(s.get("command", []))}
-    assert len(ours) == 19
+    assert len(ours) == 20  # every role of deploy/up.sh
     for name, service in ours.items():
         env = service["environment"]
         assert env["OTEL_TRACES_EXPORTER"] == "otlp", name
