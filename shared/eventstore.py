@@ -200,6 +200,9 @@ class ServiceApplication(Application):
         return recorder
 
 
+ONE_TRIP_RECORDER = "shared.pg_recorder:OneTripProcessRecorder"
+
+
 def eventstore_env(url: str, recorder: str = "native", **extra: str) -> dict[str, str]:
     """The `eventsourcing` environment for an event store at `url`."""
     parts = urlsplit(url)
@@ -225,6 +228,8 @@ def eventstore_env(url: str, recorder: str = "native", **extra: str) -> dict[str
                 POSTGRES_POOL_SIZE="2",
                 POSTGRES_MAX_OVERFLOW="8",
                 POSTGRES_LOCK_TIMEOUT="10",
+                # A save in one round trip, the table lock ending on the server.
+                PROCESS_RECORDER_TOPIC=ONE_TRIP_RECORDER,
             )
     else:
         raise ValueError(f"unsupported event-store URL scheme: {parts.scheme!r}")
