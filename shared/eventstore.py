@@ -22,7 +22,6 @@ values with each person's key before storing and opens them after reading (`seal
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, ClassVar
@@ -133,13 +132,6 @@ class SealingMapper(MetadataMapper):
             object.__setattr__(domain_event, "__dict__", clear)
             if meta is not None:
                 clear["_meta"] = meta
-
-    def prefetch_keys(self, stored_events: Iterable[StoredEvent]) -> None:
-        """Read, in one query, the keys the sealed values of these stored events need (before
-        a page of them is mapped: `Outbox.read`)."""
-        kids = {kid for e in stored_events for kid in personal_data.sealed_key_ids(e.state)}
-        if kids:
-            personal_data.installed().prefetch(kids)
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         domain_event = super().to_domain_event(stored_event)

@@ -44,8 +44,10 @@ class OneTripProcessRecorder(PostgresProcessRecorder):
             events_table_name=events_table_name,
             tracking_table_name=tracking_table_name,
         )
+        # PostgreSQL keeps 63 bytes of a name; the result column is named after the function.
+        self.append_column = f"{events_table_name}_append"[-63:]
         schema = Identifier(self.datastore.schema)
-        function = Identifier(self._function_name(events_table_name))
+        function = Identifier(self.append_column)
         table = Identifier(self.events_table_name)
         self.sql_create_statements.append(
             SQL(
@@ -72,11 +74,6 @@ class OneTripProcessRecorder(PostgresProcessRecorder):
         self.append_statement = SQL("SELECT * FROM {schema}.{function}(%s)").format(
             schema=schema, function=function
         )
-        self.append_column = self._function_name(events_table_name)
-
-    @staticmethod
-    def _function_name(events_table_name: str) -> str:
-        return f"{events_table_name}_append"[-63:]  # PostgreSQL keeps 63 bytes of a name
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from shared.contracts.envelope import Envelope, IntegrationEvent
 from shared.eventstore import ServiceApplication, event_metadata
 from shared.messaging.records import OutboundRecord
+from shared.personal_data import prefetch_keys_of
 from shared.tracing import trace_headers
 
 ToIntegration = Callable[[Any], IntegrationEvent | None]
@@ -47,9 +48,8 @@ class Outbox:
         notifications = self.app.process_recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        prefetch_keys = getattr(self.app.mapper, "prefetch_keys", None)  # a SealingMapper's
-        if prefetch_keys is not None and notifications:
-            prefetch_keys(notifications)
+        # The keys the page's sealed values need, in one query (the mapper opens them next).
+        prefetch_keys_of(n.state for n in notifications)
         outgoing = []
         for notification in notifications:
             domain_event = self.app.mapper.to_domain_event(notification)

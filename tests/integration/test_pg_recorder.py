@@ -126,7 +126,7 @@ def test_eight_threads_saving_leave_a_log_without_gaps_or_duplicates(store) -> N
     assert ids == list(range(ids[0], ids[0] + 400))  # contiguous: no id lost to a rollback
 
 
-def test_an_aggregate_with_several_events_is_appended_in_one_call(store) -> None:
+def test_an_aggregates_several_events_are_appended_together_in_order(store) -> None:
     app, _ = store
 
     class Counter(Aggregate):

@@ -76,8 +76,7 @@ def document_routes(
                 number = pad_certificate_number(certificate)
             except ValueError:
                 return unprocessable("certificate", "a certificate number is up to 10 digits")
-
-        def read(s: Session) -> queries.Inbox:
+        with db.session() as s:
             return queries.inbox(
                 s,
                 owner.party_id,
@@ -89,8 +88,6 @@ def document_routes(
                 size=size,
                 claim_documents=claim_documents(s, owner.party_id),
             )
-
-        return db(read)
 
     @router.get("/documents/preferences", response_model=queries.Preferences)
     def get_preferences(db: Db, owner: Owner) -> queries.Preferences:
