@@ -1,4 +1,5 @@
-"""The services' PostgreSQL event-store recorder: a save is one round trip.
+"""The services' PostgreSQL event-store recorder: a save is one round trip, and concurrent
+saves of a process share it.
 
 `eventsourcing`'s native process recorder appends a command's events in a pipeline with two
 synchronisations: BEGIN, `SET LOCAL lock_timeout`, `LOCK TABLE … IN EXCLUSIVE MODE`, NOTIFY
@@ -14,8 +15,15 @@ returns the ids, and runs as a single autocommitted statement, so its transactio
 lock — ends on the server as soon as the insert is done. Same lock, same order, same
 NOTIFY, same errors (a version conflict is the INSERT's unique violation, raised as
 `eventsourcing`'s IntegrityError); one round trip instead of two, and no client time inside
-the lock. Saves that record a tracking position (an event-sourced consumer's processing)
-keep the library's path, which inserts the tracking row in the same transaction.
+the lock. The rows go as four binary arrays (ids, versions, topics, states), which psycopg
+dumps in C; the library's array of a composite type is dumped in Python, row by row.
+
+Because the lock is held until the commit is flushed, appends cannot share a WAL flush the
+way PostgreSQL's own commits do; saves made at the same time by several threads of a process
+are therefore sent together (`shared/group_commit.py`): one statement, one lock, one flush.
+
+Saves that record a tracking position (an event-sourced consumer's processing) keep the
+library's path, which inserts the tracking row in the same transaction.
 
 Selected by `eventstore_env` (`PROCESS_RECORDER_TOPIC`).
 """
@@ -25,10 +33,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+import psycopg
+from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
+
+from shared.group_commit import GroupCommit
 
 
 class OneTripProcessRecorder(PostgresProcessRecorder):
@@ -51,29 +74,36 @@ class OneTripProcessRecorder(PostgresProcessRecorder):
         table = Identifier(self.events_table_name)
         self.sql_create_statements.append(
             SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+                "CREATE OR REPLACE FUNCTION {schema}.{function}"
+                "(ids uuid[], versions bigint[], topics text[], states bytea[]) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
                 "BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
                 "NOTIFY {channel}; "
-                "RETURN QUERY INSERT INTO {schema}.{table} AS t "
+                "RETURN QUERY INSERT INTO {schema}.{table} "
                 "(originator_id, originator_version, topic, state) "
-                "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+                "SELECT * FROM unnest(ids, versions, topics, states) "
                 "RETURNING notification_id; "
                 "END; $BODY$"
             ).format(
                 schema=schema,
                 function=function,
-                event=Identifier(self.stored_event_type_name),
                 lock_timeout=self.datastore.lock_timeout,
                 table=table,
                 channel=Identifier(self.channel_name),
             )
         )
-        self.append_statement = SQL("SELECT * FROM {schema}.{function}(%s)").format(
-            schema=schema, function=function
+        # Composed once, as bytes: psycopg then finds the statement in its cache.
+        self.append_statement = (
+            SQL(
+                "SELECT * FROM {schema}.{function}"
+                "(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+            )
+            .format(schema=schema, function=function)
+            .as_bytes(None)
         )
+        self.group_commit: GroupCommit[StoredEvent] = GroupCommit(self._append, IntegrityError)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -81,11 +111,39 @@ class OneTripProcessRecorder(PostgresProcessRecorder):
     ) -> Sequence[int] | None:
         if not stored_events or kwargs.get("tracking") is not None:
             return super().insert_events(stored_events, **kwargs)
-        rows = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            assert conn.autocommit  # the statement is its own transaction: the lock ends with it
-            curs.execute(self.append_statement, (rows,), prepare=True)
-            return [row[self.append_column] for row in curs.fetchall()]
+        return self.group_commit.submit(stored_events)
+
+    def _append(self, events: list[StoredEvent]) -> list[int]:
+        """One statement, its own transaction: the lock ends with it on the server."""
+        columns = (
+            [e.originator_id for e in events],
+            [e.originator_version for e in events],
+            [e.topic for e in events],
+            [e.state for e in events],
+        )
+        try:
+            self.datastore.pool.open(wait=True, timeout=30.0)
+            with self.datastore.pool.connection() as connection:
+                assert connection.autocommit
+                cursor = connection.cursor(binary=True, row_factory=tuple_row)
+                cursor.execute(self.append_statement, columns, prepare=True)
+                return [row[0] for row in cursor.fetchall()]
+        except psycopg.Error as error:
+            raise _translated(error) from error
+
+
+def _translated(error: psycopg.Error) -> PersistenceError:
+    """psycopg's error as the `eventsourcing` class the library's own recorder raises."""
+    for theirs, ours in (
+        (psycopg.IntegrityError, IntegrityError),
+        (psycopg.InterfaceError, InterfaceError),
+        (psycopg.OperationalError, OperationalError),
+        (psycopg.DataError, DataError),
+        (psycopg.InternalError, InternalError),
+        (psycopg.ProgrammingError, ProgrammingError),
+        (psycopg.NotSupportedError, NotSupportedError),
+        (psycopg.DatabaseError, DatabaseError),
+    ):
+        if isinstance(error, theirs):
+            return ours(str(error))
+    return PersistenceError(str(error))

@@ -142,3 +142,65 @@ def test_an_aggregates_several_events_are_appended_together_in_order(store) -> N
     recordings = app.save(counter)
     assert [r.domain_event.originator_version for r in recordings] == [1, 2, 3, 4, 5]
     assert len(app.recorder.select_events(counter.id)) == 5
+
+
+def _saves_queued_behind_a_held_lock(app: BenchStore, url: str, aggregates: list) -> list:
+    """Start one thread per aggregate while another connection holds a lock the append
+    waits for; release it once all of them are waiting. Returns each save's outcome."""
+    table = app.recorder.events_table_name  # type: ignore[attr-defined]
+    outcomes: list = [None] * len(aggregates)
+    queued = app.recorder.group_commit  # type: ignore[attr-defined]
+
+    def save(i: int) -> None:
+        try:
+            outcomes[i] = app.save(aggregates[i])
+        except BaseException as exc:  # inspected by the test
+            outcomes[i] = exc
+
+    with psycopg.connect(url) as holder:
+        holder.execute(f"LOCK TABLE {table} IN ROW SHARE MODE")
+        threads = [threading.Thread(target=save, args=(i,)) for i in range(len(aggregates))]
+        for t in threads:
+            t.start()
+        for _ in range(500):  # the first is the leader, blocked in the database
+            if len(queued._queue) == len(aggregates) - 1:
+                break
+            time.sleep(0.01)
+        assert len(queued._queue) == len(aggregates) - 1
+        holder.rollback()  # the lock goes
+    for t in threads:
+        t.join(timeout=30)
+    return outcomes
+
+
+def test_saves_made_while_one_is_in_flight_go_together_in_one_statement(store) -> None:
+    app, url = store
+    group = app.recorder.group_commit  # type: ignore[attr-defined]
+    aggregates = [new_certificate(n) for n in range(100, 108)]
+    before = group.batches
+    outcomes = _saves_queued_behind_a_held_lock(app, url, aggregates)
+    assert group.batches - before == 2  # the leader's own, then the 7 that queued behind it
+    for aggregate, recordings in zip(aggregates, outcomes, strict=True):
+        (recording,) = recordings
+        (notification,) = app.recorder.select_notifications(
+            start=recording.notification.id, limit=1
+        )
+        assert notification.originator_id == aggregate.id  # each save got its own id back
+    ids = [n.id for n in app.recorder.select_notifications(start=1, limit=100)]
+    assert ids == list(range(ids[0], ids[0] + 8))
+
+
+def test_a_conflict_in_a_group_fails_only_its_own_save(store) -> None:
+    app, url = store
+    app.save(new_certificate(200))
+    group = app.recorder.group_commit  # type: ignore[attr-defined]
+    aggregates = [new_certificate(n) for n in (201, 202, 200, 203, 204)]  # 200 again: conflict
+    before = group.batches
+    outcomes = _saves_queued_behind_a_held_lock(app, url, aggregates)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert all(isinstance(o, list) for i, o in enumerate(outcomes) if i != 2)
+    # the leader's, the refused group of four, then each of the four alone
+    assert group.batches - before == 6
+    for n in (201, 202, 203, 204):
+        assert len(app.recorder.select_events(new_certificate(n).id)) == 1
+    assert len(app.recorder.select_notifications(start=1, limit=100)) == 5
